@@ -1,0 +1,48 @@
+// GGUF writer (version 3): builds files for tests (crafted and tiny random models) and for exports.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "io/gguf_reader.h"
+
+namespace lm::gguf {
+
+class GgufWriter {
+ public:
+  explicit GgufWriter(uint32_t version = 3, uint64_t alignment = 32) : version_(version), alignment_(alignment) {}
+
+  void SetString(const std::string& key, const std::string& v);
+  void SetU32(const std::string& key, uint32_t v);
+  void SetI32(const std::string& key, int32_t v);
+  void SetU64(const std::string& key, uint64_t v);
+  void SetF32(const std::string& key, float v);
+  void SetBool(const std::string& key, bool v);
+  void SetStringArray(const std::string& key, const std::vector<std::string>& v);
+  void SetF32Array(const std::string& key, const std::vector<float>& v);
+  void SetI32Array(const std::string& key, const std::vector<int32_t>& v);
+  void SetValue(const std::string& key, const Value& v);  // any value, nested arrays included
+
+  // Tensor bytes are copied; `shape` outermost first, `data` must hold BytesFor(dtype, numel) bytes.
+  void AddTensor(const std::string& name, DType dtype, const Shape& shape, const void* data);
+
+  std::vector<uint8_t> Serialize() const;
+  Status WriteFile(const std::string& path) const;
+
+ private:
+  struct PendingTensor {
+    std::string name;
+    DType dtype;
+    Shape shape;
+    std::vector<uint8_t> bytes;
+  };
+  uint32_t version_;
+  uint64_t alignment_;
+  std::vector<std::pair<std::string, Value>> metadata_;
+  std::vector<PendingTensor> tensors_;
+};
+
+}  // namespace lm::gguf
