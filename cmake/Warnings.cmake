@@ -1,5 +1,6 @@
 # Warning flags, sanitizers and the lm_add_library helper shared by every folder.
-set(LM_WARNINGS -Wall -Wextra -Wpedantic -Wshadow=local -Wno-unused-parameter)
+# -Wno-missing-field-initializers: designated initialisers that omit defaulted members are the convention.
+set(LM_WARNINGS -Wall -Wextra -Wpedantic -Wshadow=local -Wno-unused-parameter -Wno-missing-field-initializers)
 if(LM_WERROR)
   list(APPEND LM_WARNINGS -Werror)
 endif()

@@ -1,0 +1,24 @@
+// Thin row-major wrappers over OpenBLAS sgemm, in the two layouts the engine needs. No BLAS headers here.
+#pragma once
+
+#include <cstdint>
+
+namespace lm {
+
+// C[M, N] = alpha * A[M, K] * B[N, K]^T + beta * C. B is the weight layout ([out, in], as stored in
+// GGUF/safetensors), so a linear layer is SgemmNT(T, out, in, x, w, y). Row-major, densely packed.
+// a: [M, K] f32, b: [N, K] f32, c: [M, N] f32. beta = 0 overwrites C (its old contents may be NaN).
+void SgemmNT(int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c, float alpha = 1.0f,
+             float beta = 0.0f);
+
+// C[M, N] = alpha * A[M, K] * B[K, N] + beta * C (e.g. attention probabilities times values).
+// a: [M, K] f32, b: [K, N] f32, c: [M, N] f32.
+void SgemmNN(int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c, float alpha = 1.0f,
+             float beta = 0.0f);
+
+// OpenBLAS keeps its own thread pool; callers that parallelise around BLAS set this to 1 to avoid
+// oversubscription. n_threads <= 0 is ignored.
+void SetBlasThreads(int n_threads);
+int GetBlasThreads();
+
+}  // namespace lm

@@ -1,0 +1,61 @@
+// Perplexity evaluation.
+#include "eval/perplexity.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "runtime/session.h"
+
+namespace lm {
+
+double TokenNll(std::span<const float> logits, int32_t target) {
+  float mx = logits[0];
+  for (float x : logits) mx = std::max(mx, x);
+  double sum = 0;
+  for (float x : logits) sum += std::exp(static_cast<double>(x) - mx);
+  return std::log(sum) + mx - logits[static_cast<size_t>(target)];
+}
+
+Result<PerplexityResult> Perplexity(std::shared_ptr<const Model> model, std::span<const int32_t> tokens,
+                                    const PerplexityOptions& o) {
+  if (o.n_ctx < 4) return InvalidArgument(StrCat("perplexity: context ", o.n_ctx, " is too small (need >= 4)"));
+  const int64_t available = static_cast<int64_t>(tokens.size()) / o.n_ctx;
+  if (available == 0) {
+    return InvalidArgument(StrCat("perplexity: the text has ", tokens.size(), " tokens, fewer than one window of ",
+                                  o.n_ctx, "; hint: use a longer text or a smaller --ctx"));
+  }
+  const int64_t n_windows = o.max_windows > 0 ? std::min(available, o.max_windows) : available;
+  auto session = NewDenseSession(model, o.n_ctx);
+  PerplexityResult r;
+  double sum = 0, sum_sq = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<int32_t> window(static_cast<size_t>(o.n_ctx));
+  const int64_t first = o.n_ctx / 2;
+  for (int64_t w = 0; w < n_windows; ++w) {
+    std::copy(tokens.begin() + w * o.n_ctx, tokens.begin() + (w + 1) * o.n_ctx, window.begin());
+    if (o.bos_id >= 0) window[0] = o.bos_id;
+    session->Reset();
+    double wsum = 0;
+    // Logits at j predict token j+1: score rows first .. n_ctx-2.
+    LM_RETURN_IF_ERROR(session->Score(window, first, o.batch, [&](int64_t j, std::span<const float> logits) {
+      if (j + 1 >= o.n_ctx) return;
+      const double nll = TokenNll(logits, window[static_cast<size_t>(j + 1)]);
+      wsum += nll;
+      sum_sq += nll * nll;
+      ++r.n_scored;
+    }));
+    sum += wsum;
+    r.window_nll.push_back(wsum);
+    if (o.on_progress) o.on_progress(w + 1, n_windows, std::exp(sum / static_cast<double>(r.n_scored)));
+  }
+  r.n_windows = n_windows;
+  r.nll_mean = sum / static_cast<double>(r.n_scored);
+  const double var = sum_sq / static_cast<double>(r.n_scored) - r.nll_mean * r.nll_mean;
+  r.nll_stderr = std::sqrt(std::max(0.0, var) / static_cast<double>(r.n_scored - 1 > 0 ? r.n_scored - 1 : 1));
+  r.ppl = std::exp(r.nll_mean);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.tokens_per_second = r.seconds > 0 ? static_cast<double>(n_windows * o.n_ctx) / r.seconds : 0;
+  return r;
+}
+
+}  // namespace lm

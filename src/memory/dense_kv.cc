@@ -1,0 +1,79 @@
+// DenseKv implementation: rotate, append, attend causally by position.
+#include "memory/dense_kv.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ops/attention.h"
+
+namespace lm {
+
+DenseKv::DenseKv(const MemoryGeometry& geometry, int64_t n_ctx)
+    : g_(geometry),
+      n_ctx_(n_ctx),
+      k_(static_cast<size_t>(geometry.n_layer)),
+      v_(static_cast<size_t>(geometry.n_layer)),
+      pos_(static_cast<size_t>(geometry.n_layer)),
+      n_written_(static_cast<size_t>(geometry.n_layer), 0) {}
+
+Status DenseKv::CanAppend(int64_t n_tokens) const {
+  if (this->n_tokens() + n_tokens > n_ctx_) {
+    return OutOfRange(StrCat("dense KV cache holds ", n_ctx_, " tokens; ", this->n_tokens(), " are stored and ",
+                             n_tokens, " more were given; hint: raise --ctx, shorten the input, or use a "
+                             "bounded memory strategy"));
+  }
+  return OkStatus();
+}
+
+Status DenseKv::Attend(const AttendRequest& r) {
+  const auto l = static_cast<size_t>(r.layer);
+  const int64_t T = r.n_tokens, row = g_.n_head_kv * g_.head_dim;
+  const int64_t s0 = n_written_[l];
+  if (s0 + T > n_ctx_) return CanAppend(T);
+  ops::ApplyRope(r.q, r.pos, T, g_.n_head, g_.rope);
+  ops::ApplyRope(r.k, r.pos, T, g_.n_head_kv, g_.rope);
+  auto& K = k_[l];
+  auto& V = v_[l];
+  auto& P = pos_[l];
+  const size_t need = static_cast<size_t>((s0 + T) * row);
+  if (K.size() < need) {
+    // Grow geometrically up to the capacity so long prefills do not reallocate per batch.
+    const size_t cap = static_cast<size_t>(n_ctx_ * row);
+    const size_t grow = std::min(cap, std::max(need, K.size() * 2));
+    K.resize(grow);
+    V.resize(grow);
+  }
+  std::copy(r.k, r.k + T * row, K.begin() + s0 * row);
+  std::copy(r.v, r.v + T * row, V.begin() + s0 * row);
+  P.insert(P.end(), r.pos, r.pos + T);
+  n_written_[l] = s0 + T;
+
+  ops::AttentionArgs a;
+  a.q = r.q;
+  a.k = K.data();
+  a.v = V.data();
+  a.q_pos = r.pos;
+  a.k_pos = P.data();
+  a.out = r.out;
+  a.n_q = T;
+  a.n_kv = s0 + T;
+  a.n_head = g_.n_head;
+  a.n_head_kv = g_.n_head_kv;
+  a.head_dim = g_.head_dim;
+  a.scale = 1.0f / std::sqrt(static_cast<float>(g_.head_dim));
+  ops::Attention(a);
+  return OkStatus();
+}
+
+uint64_t DenseKv::kv_bytes() const {
+  uint64_t total = 0;
+  for (int64_t n : n_written_) total += static_cast<uint64_t>(n * g_.n_head_kv * g_.head_dim) * 2 * sizeof(float);
+  return total;
+}
+
+void DenseKv::Clear() {
+  for (auto& n : n_written_) n = 0;
+  for (auto& p : pos_) p.clear();
+}
+
+}  // namespace lm

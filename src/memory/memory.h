@@ -1,0 +1,57 @@
+// Memory: what a layer's attention can see of the past. Strategies (dense, streaming, reattention,
+// razor, LongMem's bank) are classes behind this one interface; the model calls Attend once per layer
+// and never touches the cache layout.
+//
+// Keys and queries arrive *before* RoPE, with the absolute positions of the new tokens. Each strategy
+// decides where positions are applied: dense/razor rotate at write time (keys kept at their original
+// positions); re-positioning strategies keep raw keys and rotate at read time. That choice is the
+// strategy's RopeRegime, declared in its type.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "core/status.h"
+#include "ops/rope.h"
+
+namespace lm {
+
+enum class RopeRegime {
+  kRotateOnWrite,  // cached keys carry their original positions (dense, razor)
+  kRotateOnRead,   // cached keys are position-free; positions are assigned per attention step
+};
+
+struct MemoryGeometry {
+  int64_t n_layer = 0, n_head = 0, n_head_kv = 0, head_dim = 0;
+  ops::RopeParams rope;
+};
+
+struct AttendRequest {
+  int layer = 0;
+  float* q = nullptr;              // [T, H, D] f32, pre-RoPE; the strategy may rotate it in place
+  float* k = nullptr;              // [T, Hkv, D] f32, pre-RoPE; may be rotated in place
+  const float* v = nullptr;        // [T, Hkv, D] f32
+  const int32_t* pos = nullptr;    // [T] absolute positions of the new tokens
+  int64_t n_tokens = 0;            // T
+  float* out = nullptr;            // [T, H, D] f32 attention output (before the output projection)
+};
+
+class Memory {
+ public:
+  virtual ~Memory() = default;
+
+  virtual std::string_view name() const = 0;
+  virtual RopeRegime rope_regime() const = 0;
+  // Stores the new tokens' K/V for this layer, then attends the new queries over what the strategy keeps.
+  // Layers are called in order 0..L-1 for each batch of tokens.
+  virtual Status Attend(const AttendRequest& r) = 0;
+  // Checked before a batch runs, so a too-long input fails before any layer changes state.
+  virtual Status CanAppend(int64_t n_tokens) const = 0;
+  virtual int64_t n_tokens() const = 0;   // tokens written so far
+  virtual uint64_t kv_bytes() const = 0;  // bytes of keys/values held now
+  virtual void Clear() = 0;
+  virtual std::unique_ptr<Memory> Clone() const = 0;
+};
+
+}  // namespace lm

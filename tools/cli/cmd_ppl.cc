@@ -1,0 +1,70 @@
+// `longmem ppl`: perplexity over a text file, computed like llama.cpp's perplexity tool.
+#include <cstdio>
+
+#include "common.h"
+#include "eval/perplexity.h"
+
+namespace lm::cli {
+
+void RegisterPpl(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("ppl", "perplexity of a text (llama.cpp-compatible windows)");
+  struct Opts {
+    ModelOptions model;
+    std::string file;
+    int64_t ctx = 2048;
+    int64_t chunks = -1;
+    int64_t batch = 512;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  AddModelOptions(*cmd, o->model);
+  cmd->add_option("-f,--file", o->file, "text file (default: data/kjv.txt)");
+  cmd->add_option("-c,--ctx", o->ctx, "window size in tokens")->capture_default_str()->check(CLI::Range(4, 1 << 20));
+  cmd->add_option("--chunks", o->chunks, "windows to evaluate (-1: all)")->capture_default_str();
+  cmd->add_option("-b,--batch", o->batch, "prefill micro-batch")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  cmd->add_flag("--json", o->json, "print the result as JSON");
+  cmd->callback([&exit_code, o] {
+    const std::string path = o->file.empty() ? DefaultTextPath() : o->file;
+    auto text = ReadTextFile(path);
+    if (!text.ok()) {
+      exit_code = Fail(text.status());
+      return;
+    }
+    auto loaded = LoadForCli(o->model);
+    if (!loaded.ok()) {
+      exit_code = Fail(loaded.status());
+      return;
+    }
+    const Tokenizer& tok = *loaded->tokenizer;
+    const double t0 = NowSeconds();
+    const auto ids = tok.Encode(*text, {.add_bos = true, .parse_special = false});
+    std::fprintf(stderr, "tokenized %s: %zu tokens in %.2f s\n", path.c_str(), ids.size(), NowSeconds() - t0);
+    PerplexityOptions po{.n_ctx = o->ctx, .max_windows = o->chunks, .batch = o->batch,
+                         .bos_id = tok.vocab().add_bos ? tok.bos() : -1};
+    const double start = NowSeconds();
+    po.on_progress = [start](int64_t done, int64_t total, double ppl) {
+      const double el = NowSeconds() - start;
+      std::fprintf(stderr, "\r[%lld/%lld] ppl %.4f  %.0f s elapsed, ETA %.0f s   ", static_cast<long long>(done),
+                   static_cast<long long>(total), ppl, el, el / static_cast<double>(done) * static_cast<double>(total - done));
+    };
+    auto r = Perplexity(loaded->model, ids, po);
+    std::fprintf(stderr, "\n");
+    if (!r.ok()) {
+      exit_code = Fail(r.status());
+      return;
+    }
+    if (o->json) {
+      std::printf("{\"file\": \"%s\", \"n_ctx\": %lld, \"n_windows\": %lld, \"n_scored\": %lld, \"ppl\": %.6f, "
+                  "\"nll_mean\": %.6f, \"nll_stderr\": %.6f, \"tokens_per_second\": %.2f, \"peak_rss_bytes\": %llu}\n",
+                  path.c_str(), static_cast<long long>(o->ctx), static_cast<long long>(r->n_windows),
+                  static_cast<long long>(r->n_scored), r->ppl, r->nll_mean, r->nll_stderr, r->tokens_per_second,
+                  static_cast<unsigned long long>(PeakRssBytes()));
+    } else {
+      std::printf("PPL = %.4f +/- %.4f over %lld windows of %lld tokens (%lld scored), %.1f tokens/s\n", r->ppl,
+                  r->ppl * r->nll_stderr, static_cast<long long>(r->n_windows), static_cast<long long>(o->ctx),
+                  static_cast<long long>(r->n_scored), r->tokens_per_second);
+    }
+  });
+}
+
+}  // namespace lm::cli

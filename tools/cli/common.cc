@@ -1,0 +1,85 @@
+// Shared CLI helpers.
+#include "common.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "backend/cpu/blas.h"
+#include "core/log.h"
+#include "core/thread_pool.h"
+
+#ifndef LM_GIT_REVISION
+#define LM_GIT_REVISION "unknown"
+#endif
+
+namespace lm::cli {
+
+namespace {
+std::string FindUp(const std::string& rel) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(rel, ec)) return rel;
+  // Next to the binary: build/<preset>/longmem -> ../../<rel>
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  for (fs::path dir = exe.parent_path(); !ec && !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+    if (fs::exists(dir / rel, ec)) return (dir / rel).string();
+  }
+  return rel;
+}
+}  // namespace
+
+std::string DefaultModelPath() { return FindUp("models/smollm2-135m-instruct-q4_1.gguf"); }
+std::string DefaultTextPath() { return FindUp("data/kjv.txt"); }
+
+void AddModelOptions(CLI::App& app, ModelOptions& o) {
+  app.add_option("-m,--model", o.model, "GGUF file or Hugging Face folder (default: the bundled SmolLM2-135M)");
+  app.add_option("-t,--threads", o.threads, "worker threads (default: all cores)")->check(CLI::Range(0, 1024));
+  app.add_flag("-v,--verbose", o.verbose, "log loading details");
+}
+
+Result<LoadedModel> LoadForCli(const ModelOptions& o) {
+  if (o.verbose) SetLogLevel(LogLevel::kInfo);
+  const int threads = o.threads > 0 ? o.threads : DefaultThreadCount();
+  SetGlobalThreads(threads);
+  SetBlasThreads(threads);
+  const std::string path = o.model.empty() ? DefaultModelPath() : o.model;
+  const double t0 = NowSeconds();
+  auto loaded = LoadModelAndTokenizer(path);
+  if (loaded.ok()) LogInfo("loaded ", path, " in ", NowSeconds() - t0, " s: ", DescribeConfig(loaded->model->config()));
+  return loaded;
+}
+
+Result<std::string> ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound(StrCat("cannot open text file '", path, "'; hint: run scripts/setup.sh for data/kjv.txt"));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+uint64_t PeakRssBytes() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+int GlobalPoolThreads() { return GlobalPool().n_threads(); }
+
+std::string GitRevision() { return LM_GIT_REVISION; }
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "longmem: %s\n", s.ToString().c_str());
+  return 1;
+}
+
+}  // namespace lm::cli

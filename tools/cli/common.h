@@ -1,0 +1,48 @@
+// Shared pieces of the `longmem` subcommands: default paths, model loading with clear errors, RSS, timing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/status.h"
+#include "runtime/loader.h"
+
+namespace lm::cli {
+
+// Options every model-using subcommand takes.
+struct ModelOptions {
+  std::string model;   // path; empty means the default model
+  int threads = 0;     // 0: all cores
+  bool verbose = false;
+};
+
+void AddModelOptions(CLI::App& app, ModelOptions& o);
+// Applies --threads/--verbose and loads the model; prints the error and returns it on failure.
+Result<LoadedModel> LoadForCli(const ModelOptions& o);
+
+// models/smollm2-135m-instruct-q4_1.gguf, found from the working directory or next to the binary.
+std::string DefaultModelPath();
+// data/kjv.txt (made by scripts/setup.sh), same search.
+std::string DefaultTextPath();
+Result<std::string> ReadTextFile(const std::string& path);
+
+uint64_t PeakRssBytes();
+int GlobalPoolThreads();  // threads the run uses
+double NowSeconds();
+std::string GitRevision();
+
+// Prints "longmem: <status>" to stderr and returns exit code 1.
+int Fail(const Status& s);
+
+// Registration of each subcommand; each returns via the shared exit code.
+void RegisterInfo(CLI::App& app, int& exit_code);
+void RegisterTokenize(CLI::App& app, int& exit_code);
+void RegisterGenerate(CLI::App& app, int& exit_code);
+void RegisterChat(CLI::App& app, int& exit_code);
+void RegisterPpl(CLI::App& app, int& exit_code);
+void RegisterBench(CLI::App& app, int& exit_code);
+void RegisterDemo(CLI::App& app, int& exit_code);
+
+}  // namespace lm::cli
