@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.h"
@@ -89,6 +90,9 @@ class GgufFile {
   uint64_t data_offset_ = 0;
   std::vector<std::pair<std::string, Value>> metadata_;
   std::vector<TensorInfo> tensors_;
+  // Name -> index into metadata_ / tensors_; built once by the parser (names are unique by then).
+  std::unordered_map<std::string, size_t> key_index_;
+  std::unordered_map<std::string, size_t> tensor_index_;
   friend class GgufParser;
 };
 

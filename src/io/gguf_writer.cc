@@ -1,1 +1,200 @@
-// placeholder: being implemented
+// GGUF writer: serialises metadata (insertion order) and tensors in the layout gguf_reader.cc documents.
+// Tensor data is padded to the alignment after every tensor, as gguf-py and llama.cpp do.
+#include "io/gguf_writer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+
+#include "core/str.h"
+
+namespace lm::gguf {
+
+namespace {
+
+class Bytes {
+ public:
+  template <class T>
+  void Put(T x) {
+    const size_t at = out_.size();
+    out_.resize(at + sizeof(T));
+    std::memcpy(out_.data() + at, &x, sizeof(T));
+  }
+  void PutString(const std::string& s) {
+    Put<uint64_t>(s.size());
+    out_.insert(out_.end(), s.begin(), s.end());
+  }
+  void PutBytes(const std::vector<uint8_t>& b) { out_.insert(out_.end(), b.begin(), b.end()); }
+  void PadTo(uint64_t alignment) {
+    while (out_.size() % alignment != 0) out_.push_back(0);
+  }
+  std::vector<uint8_t>& out() { return out_; }
+
+ private:
+  std::vector<uint8_t> out_;
+};
+
+// Values are written by their `type`: unsigned ints and bool from `u`, signed from `i`, floats from `f`.
+void PutValue(Bytes& b, const Value& v) {
+  switch (v.type) {
+    case ValueType::kU8: b.Put(static_cast<uint8_t>(v.u)); break;
+    case ValueType::kU16: b.Put(static_cast<uint16_t>(v.u)); break;
+    case ValueType::kU32: b.Put(static_cast<uint32_t>(v.u)); break;
+    case ValueType::kU64: b.Put(static_cast<uint64_t>(v.u)); break;
+    case ValueType::kI8: b.Put(static_cast<int8_t>(v.i)); break;
+    case ValueType::kI16: b.Put(static_cast<int16_t>(v.i)); break;
+    case ValueType::kI32: b.Put(static_cast<int32_t>(v.i)); break;
+    case ValueType::kI64: b.Put(static_cast<int64_t>(v.i)); break;
+    case ValueType::kF32: b.Put(static_cast<float>(v.f)); break;
+    case ValueType::kF64: b.Put(static_cast<double>(v.f)); break;
+    case ValueType::kBool: b.Put(static_cast<uint8_t>(v.u != 0)); break;
+    case ValueType::kString: b.PutString(v.s); break;
+    case ValueType::kArray:
+      b.Put(static_cast<uint32_t>(v.elem_type));
+      b.Put(static_cast<uint64_t>(v.array.size()));
+      for (const Value& e : v.array) {
+        LM_CHECK(e.type == v.elem_type, "array element is ", ValueTypeName(e.type), ", array holds ",
+                 ValueTypeName(v.elem_type));
+        PutValue(b, e);
+      }
+      break;
+  }
+}
+
+Value Scalar(ValueType t) {
+  Value v;
+  v.type = t;
+  return v;
+}
+
+template <class T, class Fill>
+Value ArrayOf(ValueType elem, const std::vector<T>& xs, Fill fill) {
+  Value v = Scalar(ValueType::kArray);
+  v.elem_type = elem;
+  v.array.reserve(xs.size());
+  for (const T& x : xs) {
+    Value e = Scalar(elem);
+    fill(e, x);
+    v.array.push_back(std::move(e));
+  }
+  return v;
+}
+
+}  // namespace
+
+void GgufWriter::SetValue(const std::string& key, const Value& v) {
+  // Setting a key twice replaces it in place: a GGUF file must not hold duplicate keys.
+  auto it = std::find_if(metadata_.begin(), metadata_.end(), [&](const auto& kv) { return kv.first == key; });
+  if (it != metadata_.end()) {
+    it->second = v;
+  } else {
+    metadata_.emplace_back(key, v);
+  }
+}
+
+void GgufWriter::SetString(const std::string& key, const std::string& x) {
+  Value v = Scalar(ValueType::kString);
+  v.s = x;
+  SetValue(key, v);
+}
+void GgufWriter::SetU32(const std::string& key, uint32_t x) {
+  Value v = Scalar(ValueType::kU32);
+  v.u = x;
+  SetValue(key, v);
+}
+void GgufWriter::SetI32(const std::string& key, int32_t x) {
+  Value v = Scalar(ValueType::kI32);
+  v.i = x;
+  SetValue(key, v);
+}
+void GgufWriter::SetU64(const std::string& key, uint64_t x) {
+  Value v = Scalar(ValueType::kU64);
+  v.u = x;
+  SetValue(key, v);
+}
+void GgufWriter::SetF32(const std::string& key, float x) {
+  Value v = Scalar(ValueType::kF32);
+  v.f = x;
+  SetValue(key, v);
+}
+void GgufWriter::SetBool(const std::string& key, bool x) {
+  Value v = Scalar(ValueType::kBool);
+  v.u = x ? 1 : 0;
+  SetValue(key, v);
+}
+void GgufWriter::SetStringArray(const std::string& key, const std::vector<std::string>& xs) {
+  SetValue(key, ArrayOf(ValueType::kString, xs, [](Value& e, const std::string& x) { e.s = x; }));
+}
+void GgufWriter::SetF32Array(const std::string& key, const std::vector<float>& xs) {
+  SetValue(key, ArrayOf(ValueType::kF32, xs, [](Value& e, float x) { e.f = x; }));
+}
+void GgufWriter::SetI32Array(const std::string& key, const std::vector<int32_t>& xs) {
+  SetValue(key, ArrayOf(ValueType::kI32, xs, [](Value& e, int32_t x) { e.i = x; }));
+}
+
+void GgufWriter::AddTensor(const std::string& name, DType dtype, const Shape& shape, const void* data) {
+  LM_CHECK(!shape.empty() && shape.size() <= 4, "gguf tensors have 1..4 dims, '", name, "' has ", shape.size());
+  int64_t numel = 1;
+  for (int64_t d : shape) numel *= d;
+  const std::optional<uint64_t> nbytes = BytesFor(dtype, numel);
+  LM_CHECK(nbytes.has_value(), "tensor '", name, "' of ", numel, " elements is not whole blocks of ", Name(dtype));
+  PendingTensor t{.name = name, .dtype = dtype, .shape = shape, .bytes = {}};
+  if (*nbytes > 0) {  // empty tensors may pass data == nullptr
+    const auto* p = static_cast<const uint8_t*>(data);
+    t.bytes.assign(p, p + *nbytes);
+  }
+  tensors_.push_back(std::move(t));
+}
+
+std::vector<uint8_t> GgufWriter::Serialize() const {
+  LM_CHECK(version_ == 2 || version_ == 3, "GgufWriter writes versions 2 and 3, not ", version_);
+  LM_CHECK(alignment_ > 0 && (alignment_ & (alignment_ - 1)) == 0, "alignment ", alignment_, " is not a power of two");
+  // A non-default alignment must be recorded or readers would look for data at 32-byte boundaries.
+  // If the caller set general.alignment themselves (tests writing bad values), it is left alone.
+  std::vector<std::pair<std::string, Value>> metadata = metadata_;
+  const bool has_alignment =
+      std::any_of(metadata.begin(), metadata.end(), [](const auto& kv) { return kv.first == "general.alignment"; });
+  if (!has_alignment && alignment_ != 32) {
+    Value v = Scalar(ValueType::kU32);
+    v.u = alignment_;
+    metadata.emplace_back("general.alignment", v);
+  }
+
+  Bytes b;
+  for (char c : std::string("GGUF")) b.Put(static_cast<uint8_t>(c));
+  b.Put(version_);
+  b.Put(static_cast<uint64_t>(tensors_.size()));
+  b.Put(static_cast<uint64_t>(metadata.size()));
+  for (const auto& [key, v] : metadata) {
+    b.PutString(key);
+    b.Put(static_cast<uint32_t>(v.type));
+    PutValue(b, v);
+  }
+  uint64_t offset = 0;
+  for (const PendingTensor& t : tensors_) {
+    b.PutString(t.name);
+    b.Put(static_cast<uint32_t>(t.shape.size()));
+    for (size_t d = t.shape.size(); d-- > 0;) b.Put(static_cast<uint64_t>(t.shape[d]));  // innermost first
+    b.Put(DTypeToGgmlType(t.dtype));
+    b.Put(offset);
+    offset += (t.bytes.size() + alignment_ - 1) / alignment_ * alignment_;
+  }
+  b.PadTo(alignment_);
+  for (const PendingTensor& t : tensors_) {
+    b.PutBytes(t.bytes);
+    b.PadTo(alignment_);
+  }
+  return std::move(b.out());
+}
+
+Status GgufWriter::WriteFile(const std::string& path) const {
+  const std::vector<uint8_t> bytes = Serialize();
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return IoError(StrCat("gguf: ", path, ": cannot open for writing"));
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) return IoError(StrCat("gguf: ", path, ": write of ", bytes.size(), " bytes failed; hint: disk full?"));
+  return OkStatus();
+}
+
+}  // namespace lm::gguf

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -20,7 +21,7 @@ namespace lm {
 struct SafetensorsTensorInfo {
   std::string name;
   DType dtype = DType::kF32;  // F32, F16, BF16, F64, I8, I16, I32, I64 (others: Unsupported)
-  Shape shape;
+  Shape shape;          // a scalar (shape []) is read as [1] so numel() counts its element
   uint64_t offset = 0;  // absolute in its file
   uint64_t nbytes = 0;
   int shard = 0;        // index into the set's files
@@ -39,9 +40,13 @@ class SafetensorsSet {
 
  private:
   SafetensorsSet() = default;
-  std::vector<std::shared_ptr<const MappedFile>> files_;
+  std::vector<std::shared_ptr<const MappedFile>> files_;  // empty for ParseSafetensors images
+  // Per shard: start of its bytes and what keeps them alive (a MappedFile or the caller's owner).
+  std::vector<const uint8_t*> shard_data_;
+  std::vector<std::shared_ptr<const void>> shard_owner_;
   std::vector<SafetensorsTensorInfo> tensors_;
   std::map<std::string, std::string> metadata_;
+  std::unordered_map<std::string, size_t> index_;  // tensor name -> index into tensors_
   friend class SafetensorsParser;
 };
 

@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.h"
@@ -14,13 +15,15 @@
 namespace lm {
 
 struct EncodeOptions {
-  bool add_bos = true;        // honoured only if the vocab says add_bos (as HF does)
+  bool add_bos = true;        // honoured only if the vocab says add_bos (as HF does); also gates add_eos
   bool parse_special = true;  // "<|im_start|>" in text becomes the control token, not its characters
 };
 
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
+  Tokenizer(const Tokenizer&) = delete;  // piece_to_id_ views into data_
+  Tokenizer& operator=(const Tokenizer&) = delete;
 
   // Builds the right implementation for data.kind / data.pre; Unsupported for unknown pre-tokenizers.
   static Result<std::unique_ptr<Tokenizer>> Create(VocabData data);
@@ -41,8 +44,28 @@ class Tokenizer {
   int32_t FindToken(std::string_view piece) const;
 
  protected:
-  explicit Tokenizer(VocabData data) : data_(std::move(data)) {}
+  // Builds the piece -> id map, the special-token matcher and the end-of-generation set.
+  explicit Tokenizer(VocabData data);
+
+  // A run of ordinary text (id < 0) or one special token matched whole in the raw text.
+  struct Fragment {
+    std::string_view text;
+    int32_t id = -1;
+  };
+  // HF's added-token pass: at each position the longest special piece wins (leftmost-longest).
+  // Control tokens match only when parse_special; user-defined tokens always match (as llama.cpp and HF).
+  std::vector<Fragment> SplitSpecial(std::string_view text, bool parse_special) const;
+  TokenType type(int32_t id) const {
+    return data_.types.empty() ? TokenType::kNormal : data_.types[static_cast<size_t>(id)];
+  }
+  // BOS/EOS around the encoded body as the vocab asks.
+  void AddSpecial(std::vector<int32_t>& ids, const EncodeOptions& options) const;
+
   VocabData data_;
+  std::unordered_map<std::string_view, int32_t> piece_to_id_;  // views into data_.tokens
+  // Special pieces grouped by first byte, longest first, for SplitSpecial.
+  std::vector<std::vector<int32_t>> special_by_byte_;
+  std::vector<int32_t> end_ids_;
 };
 
 }  // namespace lm
