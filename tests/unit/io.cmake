@@ -4,7 +4,3 @@ lm_add_test(io_gguf_test SOURCES io_gguf_test.cc io_gguf_bad_test.cc DEPS lm_io 
 lm_add_test(io_gguf_model_test SOURCES io_gguf_model_test.cc DEPS lm_io LABELS unit)
 lm_add_test(io_safetensors_test SOURCES io_safetensors_test.cc DEPS lm_io LABELS unit)
 lm_add_test(quant_test SOURCES quant_test.cc DEPS lm_core nlohmann_json::nlohmann_json LABELS unit)
-foreach(_t io_mmap_test io_gguf_test io_gguf_model_test io_safetensors_test quant_test)
-  # test_util.h lives in tests/, one level above this fragment's directory.
-  target_include_directories(${_t} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
-endforeach()

