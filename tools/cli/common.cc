@@ -10,7 +10,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "backend/cpu/blas.h"
 #include "core/log.h"
 #include "core/thread_pool.h"
 
@@ -47,7 +46,6 @@ Result<LoadedModel> LoadForCli(const ModelOptions& o) {
   if (o.verbose) SetLogLevel(LogLevel::kInfo);
   const int threads = o.threads > 0 ? o.threads : DefaultThreadCount();
   SetGlobalThreads(threads);
-  SetBlasThreads(threads);
   const std::string path = o.model.empty() ? DefaultModelPath() : o.model;
   const double t0 = NowSeconds();
   auto loaded = LoadModelAndTokenizer(path);

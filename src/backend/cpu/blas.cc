@@ -3,7 +3,9 @@
 
 #include <cblas.h>
 
+#include <atomic>
 #include <limits>
+#include <mutex>
 
 #include "core/check.h"
 
@@ -16,10 +18,22 @@ blasint ToBlasInt(int64_t v, const char* what) {
   return static_cast<blasint>(v);
 }
 
+// longmem parallelises around BLAS with its own pool, so OpenBLAS defaults to one thread unless a caller
+// asked for more; two pools spinning on the same cores cost 2-3x (see docs/RESULTS.md).
+std::atomic<bool> g_threads_set_by_user{false};
+
+void DefaultToOneThread() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (!g_threads_set_by_user.load()) openblas_set_num_threads(1);
+  });
+}
+
 }  // namespace
 
 void SgemmNT(int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c, float alpha,
              float beta) {
+  DefaultToOneThread();
   const blasint M = ToBlasInt(m, "M"), N = ToBlasInt(n, "N"), K = ToBlasInt(k, "K");
   if (M == 0 || N == 0) return;
   // Leading dimensions must be >= 1 even for empty K (BLAS rejects 0).
@@ -27,15 +41,27 @@ void SgemmNT(int64_t m, int64_t n, int64_t k, const float* a, const float* b, fl
               beta, c, N);
 }
 
+void SgemmNTStrided(int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c, int64_t ldc) {
+  DefaultToOneThread();
+  const blasint M = ToBlasInt(m, "M"), N = ToBlasInt(n, "N"), K = ToBlasInt(k, "K");
+  LM_CHECK(ldc >= n, "sgemm: ldc ", ldc, " < n ", n);
+  if (M == 0 || N == 0) return;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, a, K > 0 ? K : 1, b, K > 0 ? K : 1, 0.0f, c,
+              ToBlasInt(ldc, "ldc"));
+}
+
 void SgemmNN(int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c, float alpha,
              float beta) {
+  DefaultToOneThread();
   const blasint M = ToBlasInt(m, "M"), N = ToBlasInt(n, "N"), K = ToBlasInt(k, "K");
   if (M == 0 || N == 0) return;
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha, a, K > 0 ? K : 1, b, N, beta, c, N);
 }
 
 void SetBlasThreads(int n_threads) {
-  if (n_threads > 0) openblas_set_num_threads(n_threads);
+  if (n_threads <= 0) return;
+  g_threads_set_by_user.store(true);
+  openblas_set_num_threads(n_threads);
 }
 
 int GetBlasThreads() { return openblas_get_num_threads(); }

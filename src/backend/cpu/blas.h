@@ -11,13 +11,16 @@ namespace lm {
 void SgemmNT(int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c, float alpha = 1.0f,
              float beta = 0.0f);
 
+// The same with an explicit row stride of C (ldc >= n), so callers can compute a column slice of a wider C.
+void SgemmNTStrided(int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c, int64_t ldc);
+
 // C[M, N] = alpha * A[M, K] * B[K, N] + beta * C (e.g. attention probabilities times values).
 // a: [M, K] f32, b: [K, N] f32, c: [M, N] f32.
 void SgemmNN(int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c, float alpha = 1.0f,
              float beta = 0.0f);
 
-// OpenBLAS keeps its own thread pool; callers that parallelise around BLAS set this to 1 to avoid
-// oversubscription. n_threads <= 0 is ignored.
+// OpenBLAS keeps its own thread pool. longmem parallelises around BLAS with its own pool, so BLAS runs
+// single-threaded unless this is called first with more. n_threads <= 0 is ignored.
 void SetBlasThreads(int n_threads);
 int GetBlasThreads();
 
