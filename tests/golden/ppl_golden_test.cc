@@ -1,0 +1,41 @@
+// Perplexity against the Hugging Face reference computed llama.cpp-style on the same tokens (KJV Genesis):
+// per-window NLL sums of the first windows at ctx 512 (the full 16-window ctx-2048 comparison is a
+// benchmark recorded in docs/RESULTS.md).
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "eval/perplexity.h"
+#include "runtime/loader.h"
+#include "test_util.h"
+
+namespace lm {
+namespace {
+
+TEST(PerplexityGolden, FirstWindowsAtCtx512MatchHf) {
+  const auto golden = test::LoadJson(test::DataPath("goldens/ppl_kjv_ctx512.json"));
+  std::ifstream in(test::DataPath("goldens/ppl_kjv_genesis.txt"), std::ios::binary);
+  ASSERT_TRUE(in.good());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto loaded = LoadModelAndTokenizer(test::DefaultModelPath());
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString() << "\nhint: run scripts/setup.sh";
+  const auto ids = loaded->tokenizer->Encode(ss.str(), {.add_bos = true, .parse_special = false});
+  ASSERT_EQ(static_cast<int64_t>(ids.size()), golden["tokenization"]["n_tokens"].get<int64_t>());
+  constexpr int kWindows = 4;
+  auto r = Perplexity(loaded->model, ids, {.n_ctx = golden["n_ctx"].get<int64_t>(), .max_windows = kWindows});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (int w = 0; w < kWindows; ++w) {
+    const auto& gw = golden["windows"][static_cast<size_t>(w)];
+    ASSERT_EQ(gw["first_token_id"].get<int32_t>(), ids[static_cast<size_t>(w * 512)]);
+    const double want = gw["nll_sum"].get<double>();
+    // Summed NLL over 255 tokens; 1e-4 relative is ~0.03 nats in total, far below any real error.
+    EXPECT_NEAR(r->window_nll[static_cast<size_t>(w)], want, 1e-4 * want) << "window " << w;
+  }
+  EXPECT_EQ(r->n_scored, kWindows * golden["tokens_scored_per_window"].get<int64_t>());
+}
+
+}  // namespace
+}  // namespace lm
