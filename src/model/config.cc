@@ -118,7 +118,19 @@ Result<ModelConfig> ConfigFromHfJson(const nlohmann::json& j) {
     c.n_ctx_train = j.value("max_position_embeddings", int64_t{2048});
     c.head_dim = c.n_head > 0 ? j.value("head_dim", c.n_embd / c.n_head) : 0;
     c.rms_eps = j.value("rms_norm_eps", 1e-6f);
+    // transformers >= 5 nests RoPE settings in "rope_parameters"; older configs use "rope_theta" and
+    // "rope_scaling". Scaled variants (llama3, yarn, ...) change the frequencies: refuse rather than guess.
     c.rope.theta = j.value("rope_theta", 10000.0f);
+    for (const char* key : {"rope_parameters", "rope_scaling"}) {
+      if (!j.contains(key) || j[key].is_null()) continue;
+      const auto& rp = j[key];
+      if (rp.contains("rope_theta")) c.rope.theta = rp["rope_theta"].get<float>();
+      const std::string rope_type = rp.value("rope_type", rp.value("type", std::string("default")));
+      if (rope_type != "default") {
+        return Unsupported(StrCat("config.json: ", key, ".rope_type '", type,
+                                  "' is not supported yet; hint: only unscaled RoPE is implemented"));
+      }
+    }
     c.rope.head_dim = static_cast<int>(c.head_dim);
     c.rope.rot_dim = static_cast<int>(c.head_dim);
     c.tied_embeddings = j.value("tie_word_embeddings", false);

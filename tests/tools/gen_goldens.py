@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 TOOLS = Path(__file__).resolve().parent
 DEFAULT_OUT = REPO / "tests" / "data" / "goldens"
 DEFAULT_MODEL = REPO / "models" / "smollm2-135m-instruct-q4_1.gguf"
-ALL_MODULES = ("model", "quant", "tokenizer")
+ALL_MODULES = ("model", "quant", "tokenizer", "hf_tiny")
 
 # Import names of the packages the generators need (accelerate: transformers requires it
 # to load GGUF files). Versions are pinned in goldens/common.py.
