@@ -127,7 +127,7 @@ Result<ModelConfig> ConfigFromHfJson(const nlohmann::json& j) {
       if (rp.contains("rope_theta")) c.rope.theta = rp["rope_theta"].get<float>();
       const std::string rope_type = rp.value("rope_type", rp.value("type", std::string("default")));
       if (rope_type != "default") {
-        return Unsupported(StrCat("config.json: ", key, ".rope_type '", type,
+        return Unsupported(StrCat("config.json: ", key, ".rope_type '", rope_type,
                                   "' is not supported yet; hint: only unscaled RoPE is implemented"));
       }
     }
