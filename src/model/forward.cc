@@ -50,9 +50,12 @@ Status ForwardHidden(const Model& model, Memory& memory, std::span<const int32_t
     const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
     // Attention block.
     ops::RmsNorm(s.x.data(), lw.attn_norm.data<float>(), s.xn.data(), T, C, c.rms_eps);
-    ops::MatMul(s.xn.data(), lw.wq, s.q.data(), T, lw.bq.empty() ? nullptr : lw.bq.data<float>());
-    ops::MatMul(s.xn.data(), lw.wk, s.k.data(), T, lw.bk.empty() ? nullptr : lw.bk.data<float>());
-    ops::MatMul(s.xn.data(), lw.wv, s.v.data(), T, lw.bv.empty() ? nullptr : lw.bv.data<float>());
+    // Q, K and V share their input: one fused call (one activation quantisation, one parallel region).
+    const ops::MatMulOut qkv[] = {
+        {&lw.wq, s.q.data(), lw.bq.empty() ? nullptr : lw.bq.data<float>()},
+        {&lw.wk, s.k.data(), lw.bk.empty() ? nullptr : lw.bk.data<float>()},
+        {&lw.wv, s.v.data(), lw.bv.empty() ? nullptr : lw.bv.data<float>()}};
+    ops::MatMulMulti(s.xn.data(), qkv, T);
     AttendRequest req{.layer = static_cast<int>(l), .q = s.q.data(), .k = s.k.data(), .v = s.v.data(),
                       .pos = pos.data(), .n_tokens = T, .out = s.att.data()};
     LM_RETURN_IF_ERROR(memory.Attend(req));
@@ -60,8 +63,8 @@ Status ForwardHidden(const Model& model, Memory& memory, std::span<const int32_t
     ops::AddInPlace(s.x.data(), s.proj.data(), T * C);
     // MLP block.
     ops::RmsNorm(s.x.data(), lw.ffn_norm.data<float>(), s.xn.data(), T, C, c.rms_eps);
-    ops::MatMul(s.xn.data(), lw.w_gate, s.gate.data(), T);
-    ops::MatMul(s.xn.data(), lw.w_up, s.up.data(), T);
+    const ops::MatMulOut gate_up[] = {{&lw.w_gate, s.gate.data()}, {&lw.w_up, s.up.data()}};
+    ops::MatMulMulti(s.xn.data(), gate_up, T);
     ops::SwiGlu(s.gate.data(), s.up.data(), s.gate.data(), T * c.n_ff);
     ops::MatMul(s.gate.data(), lw.w_down, s.proj.data(), T);
     ops::AddInPlace(s.x.data(), s.proj.data(), T * C);

@@ -15,11 +15,11 @@ enum class LayerTensor {
 
 struct LayerWeights {
   Tensor attn_norm;          // [C] f32
-  Tensor wq, wk, wv, wo;     // [H*D, C], [Hkv*D, C], [Hkv*D, C], [C, H*D] f32
+  Tensor wq, wk, wv, wo;     // [H*D, C], [Hkv*D, C], [Hkv*D, C], [C, H*D] as stored (quantised/f16/bf16/f32)
   Tensor bq, bk, bv;         // Qwen2 only: [H*D], [Hkv*D], [Hkv*D] f32
   Tensor ffn_norm;           // [C] f32
-  Tensor w_gate, w_up;       // [I, C] f32
-  Tensor w_down;             // [C, I] f32
+  Tensor w_gate, w_up;       // [I, C] as stored
+  Tensor w_down;             // [C, I] as stored
 
   Tensor& Get(LayerTensor t);
   const Tensor& Get(LayerTensor t) const;
@@ -28,7 +28,7 @@ struct LayerWeights {
 struct ModelWeights {
   Tensor token_embd;   // [V, C] as stored (may be quantised; rows are dequantised on lookup)
   Tensor output_norm;  // [C] f32
-  Tensor output;       // [V, C] f32 LM head (a dequantised copy of token_embd when tied)
+  Tensor output;       // [V, C] LM head as stored (the token_embd view itself when tied)
   std::vector<LayerWeights> layers;
 };
 

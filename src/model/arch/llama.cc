@@ -1,6 +1,10 @@
 // Llama-family weight loading (llama, SmolLM2, Qwen2) from GGUF or a HF safetensors folder.
-// Every tensor's shape is checked against the config; projections are dequantised to f32 for now
-// (the quantised kernels will consume blocks in place); the embedding table stays as stored.
+// Every tensor's shape is checked against the config. Projections and the LM head stay as stored
+// (zero-copy views into the mmap'd GGUF / safetensors) and ops::MatMul multiplies them in place; only
+// norms and biases are converted to f32. LONGMEM_DEQUANT_WEIGHTS=1 restores dequantise-at-load (f32
+// copies through OpenBLAS) for comparisons.
+#include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <optional>
 
@@ -45,9 +49,16 @@ Result<Tensor> Fetch(const TensorSource& src, const std::string& name, const Sha
   return to_f32 ? ToF32(*t) : *t;
 }
 
+// Dequantise-at-load, the old behaviour, kept for A/B measurements.
+bool DequantizeAtLoad() {
+  const char* v = std::getenv("LONGMEM_DEQUANT_WEIGHTS");
+  return v != nullptr && std::strcmp(v, "1") == 0;
+}
+
 Result<std::shared_ptr<const Model>> Build(const ModelConfig& c, const TensorSource& src) {
   const auto& g = src.hf_names ? kHfGlobalNames : kGgufGlobalNames;
   ModelWeights w;
+  const bool proj_f32 = DequantizeAtLoad();
   auto embd = Fetch(src, g.token_embd, {c.n_vocab, c.n_embd}, false);
   if (!embd.ok()) return embd.status();
   w.token_embd = *embd;
@@ -55,9 +66,10 @@ Result<std::shared_ptr<const Model>> Build(const ModelConfig& c, const TensorSou
   if (!norm.ok()) return norm.status();
   w.output_norm = *norm;
   if (c.tied_embeddings || !src.find(g.output)) {
-    w.output = ToF32(w.token_embd);
+    // Tied: the LM head is the embedding table itself, used in place (no f32 copy of V×C).
+    w.output = proj_f32 ? ToF32(w.token_embd) : w.token_embd;
   } else {
-    auto out = Fetch(src, g.output, {c.n_vocab, c.n_embd}, true);
+    auto out = Fetch(src, g.output, {c.n_vocab, c.n_embd}, proj_f32);
     if (!out.ok()) return out.status();
     w.output = *out;
   }
@@ -80,7 +92,8 @@ Result<std::shared_ptr<const Model>> Build(const ModelConfig& c, const TensorSou
     for (const Want& want : wants) {
       const std::string name = src.hf_names ? HfLayerTensorName(want.t, l) : GgufLayerTensorName(want.t, l);
       if (want.optional && !src.find(name)) continue;
-      auto t = Fetch(src, name, want.shape, true);
+      // 1-d tensors (norms, biases) are tiny and read as f32 by the ops; matrices stay as stored.
+      auto t = Fetch(src, name, want.shape, want.shape.size() == 1 || proj_f32);
       if (!t.ok()) return t.status();
       w.layers[static_cast<size_t>(l)].Get(want.t) = *t;
     }
@@ -92,8 +105,13 @@ Result<std::shared_ptr<const Model>> Build(const ModelConfig& c, const TensorSou
 
 uint64_t Model::owned_weight_bytes() const {
   uint64_t total = 0;
+  // Tensor does not say who owns its bytes; the loader only ever creates f32 copies, and views into the
+  // file are counted as f32 only when the file stores f32 (then they are mmap'd, slightly overcounted).
+  // The tied LM head shares the embedding's bytes and is not counted twice.
+  const bool tied = weights_.output.raw() == weights_.token_embd.raw();
   ForEachTensor(weights_, [&](const std::string& name, const Tensor& t) {
-    if (name != "token_embd.weight" || t.dtype() == DType::kF32) total += t.nbytes();
+    if (t.dtype() != DType::kF32 || (tied && name == "output.weight")) return;
+    total += t.nbytes();
   });
   return total;
 }
