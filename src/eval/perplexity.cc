@@ -25,7 +25,14 @@ Result<PerplexityResult> Perplexity(std::shared_ptr<const Model> model, std::spa
                                   o.n_ctx, "; hint: use a longer text or a smaller --ctx"));
   }
   const int64_t n_windows = o.max_windows > 0 ? std::min(available, o.max_windows) : available;
-  auto session = NewDenseSession(model, o.n_ctx);
+  std::unique_ptr<Session> session;
+  if (o.make_memory) {
+    auto memory = o.make_memory();
+    if (!memory.ok()) return memory.status();
+    session = std::make_unique<Session>(model, std::move(*memory));
+  } else {
+    session = NewDenseSession(model, o.n_ctx, o.kv_type);
+  }
   PerplexityResult r;
   double sum = 0, sum_sq = 0;
   const auto t0 = std::chrono::steady_clock::now();

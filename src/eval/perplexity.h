@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "core/status.h"
+#include "memory/kv_cache_type.h"
+#include "memory/memory.h"
 #include "model/model.h"
 
 namespace lm {
@@ -21,6 +23,9 @@ struct PerplexityOptions {
   int64_t max_windows = -1;  // -1: every full window
   int64_t batch = 512;
   int32_t bos_id = -1;       // >= 0: replace each window's first token with it
+  KvCacheType kv_type = KvCacheType::kF16;  // element type of the dense cache
+  // When set, each run's memory comes from here (e.g. MakeMemory for --memory) instead of a dense cache.
+  std::function<Result<std::unique_ptr<Memory>>()> make_memory;
   // Called after each window with (windows done, total windows, running ppl).
   std::function<void(int64_t, int64_t, double)> on_progress;
 };

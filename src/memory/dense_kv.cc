@@ -1,16 +1,18 @@
-// DenseKv implementation: rotate, append, attend causally by position.
+// DenseKv implementation: rotate, append (converting to the cache's element type), attend causally by position.
 #include "memory/dense_kv.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "ops/attention.h"
 
 namespace lm {
 
-DenseKv::DenseKv(const MemoryGeometry& geometry, int64_t n_ctx)
+DenseKv::DenseKv(const MemoryGeometry& geometry, int64_t n_ctx, KvCacheType type)
     : g_(geometry),
       n_ctx_(n_ctx),
+      type_(type),
       k_(static_cast<size_t>(geometry.n_layer)),
       v_(static_cast<size_t>(geometry.n_layer)),
       pos_(static_cast<size_t>(geometry.n_layer)),
@@ -35,16 +37,24 @@ Status DenseKv::Attend(const AttendRequest& r) {
   auto& K = k_[l];
   auto& V = v_[l];
   auto& P = pos_[l];
-  const size_t need = static_cast<size_t>((s0 + T) * row);
+  const int64_t esize = KvElementBytes(type_);
+  const size_t need = static_cast<size_t>((s0 + T) * row * esize);
   if (K.size() < need) {
     // Grow geometrically up to the capacity so long prefills do not reallocate per batch.
-    const size_t cap = static_cast<size_t>(n_ctx_ * row);
+    const size_t cap = static_cast<size_t>(n_ctx_ * row * esize);
     const size_t grow = std::min(cap, std::max(need, K.size() * 2));
     K.resize(grow);
     V.resize(grow);
   }
-  std::copy(r.k, r.k + T * row, K.begin() + s0 * row);
-  std::copy(r.v, r.v + T * row, V.begin() + s0 * row);
+  uint8_t* kdst = K.data() + s0 * row * esize;
+  uint8_t* vdst = V.data() + s0 * row * esize;
+  if (type_ == KvCacheType::kF16) {
+    ops::ConvertF32ToF16(r.k, reinterpret_cast<uint16_t*>(kdst), T * row);
+    ops::ConvertF32ToF16(r.v, reinterpret_cast<uint16_t*>(vdst), T * row);
+  } else {
+    std::memcpy(kdst, r.k, static_cast<size_t>(T * row) * sizeof(float));
+    std::memcpy(vdst, r.v, static_cast<size_t>(T * row) * sizeof(float));
+  }
   P.insert(P.end(), r.pos, r.pos + T);
   n_written_[l] = s0 + T;
 
@@ -52,6 +62,7 @@ Status DenseKv::Attend(const AttendRequest& r) {
   a.q = r.q;
   a.k = K.data();
   a.v = V.data();
+  a.kv_dtype = ToKvDType(type_);
   a.q_pos = r.pos;
   a.k_pos = P.data();
   a.out = r.out;
@@ -67,7 +78,7 @@ Status DenseKv::Attend(const AttendRequest& r) {
 
 uint64_t DenseKv::kv_bytes() const {
   uint64_t total = 0;
-  for (int64_t n : n_written_) total += static_cast<uint64_t>(n * g_.n_head_kv * g_.head_dim) * 2 * sizeof(float);
+  for (int64_t n : n_written_) total += static_cast<uint64_t>(n * g_.n_head_kv * g_.head_dim) * 2 * static_cast<uint64_t>(KvElementBytes(type_));
   return total;
 }
 

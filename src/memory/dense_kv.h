@@ -1,8 +1,11 @@
-// DenseKv: the full cache, every key and value of every token at its original position.
+// DenseKv: the full cache, every key and value of every token at its original position, stored as f16
+// (default) or f32.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
+#include "memory/kv_cache_type.h"
 #include "memory/memory.h"
 
 namespace lm {
@@ -10,7 +13,7 @@ namespace lm {
 class DenseKv final : public Memory {
  public:
   // Holds up to n_ctx tokens; memory is reserved lazily in steps as tokens arrive.
-  DenseKv(const MemoryGeometry& geometry, int64_t n_ctx);
+  DenseKv(const MemoryGeometry& geometry, int64_t n_ctx, KvCacheType type = KvCacheType::kF16);
 
   std::string_view name() const override { return "dense"; }
   RopeRegime rope_regime() const override { return RopeRegime::kRotateOnWrite; }
@@ -22,11 +25,14 @@ class DenseKv final : public Memory {
   std::unique_ptr<Memory> Clone() const override { return std::make_unique<DenseKv>(*this); }
 
   int64_t capacity() const { return n_ctx_; }
+  KvCacheType type() const { return type_; }
 
  private:
   MemoryGeometry g_;
   int64_t n_ctx_;
-  std::vector<std::vector<float>> k_, v_;  // per layer: [S, Hkv, D] f32, rotated keys
+  KvCacheType type_;
+  // Per layer: [S, Hkv, D] elements of type_ (rotated keys / values), as raw bytes.
+  std::vector<std::vector<uint8_t>> k_, v_;
   std::vector<std::vector<int32_t>> pos_;  // per layer: [S]
   std::vector<int64_t> n_written_;         // per layer
 };

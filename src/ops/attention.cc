@@ -1,4 +1,5 @@
-// Flash-style attention on the CPU (online softmax over key blocks).
+// Attention dispatch (SIMD decode / prefill kernels or the scalar path), the scalar path itself for shapes
+// without a SIMD kernel, and the plain reference.
 #include "ops/attention.h"
 
 #include <cmath>
@@ -6,13 +7,21 @@
 #include <vector>
 
 #include "core/check.h"
+#include "core/half.h"
 #include "core/thread_pool.h"
+#include "ops/attention_cpu.h"
 
 namespace lm::ops {
 
 namespace {
 constexpr int64_t kBlock = 64;  // keys scored per block before the running max is updated
 
+// Element i of a K/V array of either type, widened to f32.
+inline float KvAt(const void* p, KvDType t, int64_t i) {
+  return t == KvDType::kF16 ? F16ToF32(static_cast<const uint16_t*>(p)[i]) : static_cast<const float*>(p)[i];
+}
+
+// Scalar online-softmax attention for one (query, head): the fallback for unusual head sizes/groups.
 void AttendOne(const AttentionArgs& a, int64_t qi, int64_t h, float* scores) {
   const int64_t D = a.head_dim;
   const int64_t hk = h / (a.n_head / a.n_head_kv);
@@ -30,9 +39,9 @@ void AttendOne(const AttentionArgs& a, int64_t qi, int64_t h, float* scores) {
         scores[j - j0] = -std::numeric_limits<float>::infinity();
         continue;
       }
-      const float* k = a.k + (j * a.n_head_kv + hk) * D;
+      const int64_t base = (j * a.n_head_kv + hk) * D;
       float s = 0.0f;
-      for (int64_t d = 0; d < D; ++d) s += q[d] * k[d];
+      for (int64_t d = 0; d < D; ++d) s += q[d] * KvAt(a.k, a.kv_dtype, base + d);
       s *= a.scale;
       scores[j - j0] = s;
       bmax = std::max(bmax, s);
@@ -47,8 +56,8 @@ void AttendOne(const AttentionArgs& a, int64_t qi, int64_t h, float* scores) {
       if (s == -std::numeric_limits<float>::infinity()) continue;
       const float p = std::exp(s - m_new);
       l += p;
-      const float* v = a.v + (j * a.n_head_kv + hk) * D;
-      for (int64_t d = 0; d < D; ++d) out[d] += p * v[d];
+      const int64_t base = (j * a.n_head_kv + hk) * D;
+      for (int64_t d = 0; d < D; ++d) out[d] += p * KvAt(a.v, a.kv_dtype, base + d);
     }
     m = m_new;
   }
@@ -62,6 +71,12 @@ void AttendOne(const AttentionArgs& a, int64_t qi, int64_t h, float* scores) {
 void Attention(const AttentionArgs& a) {
   LM_CHECK(a.n_head_kv > 0 && a.n_head % a.n_head_kv == 0, "n_head ", a.n_head, " n_head_kv ", a.n_head_kv);
   LM_CHECK(!a.causal || (a.q_pos && a.k_pos), "causal attention needs positions");
+  if (a.n_q <= 0) return;
+  const int64_t G = a.n_head / a.n_head_kv;
+  if (a.n_kv > 0 && internal::SimdHeadDim(a.head_dim)) {
+    if (a.n_q * G <= internal::kDecodeMaxRows) return internal::AttentionDecodeSimd(a);
+    if (G <= internal::kPrefillTileRows) return internal::AttentionPrefillSimd(a);
+  }
   GlobalPool().ParallelFor(a.n_q * a.n_head, [&](int64_t b, int64_t e, int) {
     float scores[kBlock];
     for (int64_t i = b; i < e; ++i) AttendOne(a, i / a.n_head, i % a.n_head, scores);
@@ -81,8 +96,8 @@ void Attention(const AttentionArgs& a) {
       for (int64_t j = 0; j < a.n_kv; ++j) {
         const bool visible = !a.causal || a.k_pos[j] <= a.q_pos[i];
         double dot = 0;
-        const float* k = a.k + (j * a.n_head_kv + h / group) * D;
-        for (int64_t d = 0; d < D; ++d) dot += static_cast<double>(q[d]) * k[d];
+        const int64_t base = (j * a.n_head_kv + h / group) * D;
+        for (int64_t d = 0; d < D; ++d) dot += static_cast<double>(q[d]) * KvAt(a.k, a.kv_dtype, base + d);
         s[static_cast<size_t>(j)] = visible ? dot * a.scale : -std::numeric_limits<double>::infinity();
         mx = std::max(mx, s[static_cast<size_t>(j)]);
       }
@@ -95,7 +110,7 @@ void Attention(const AttentionArgs& a) {
       for (int64_t d = 0; d < D; ++d) {
         double acc = 0;
         for (int64_t j = 0; j < a.n_kv; ++j)
-          acc += s[static_cast<size_t>(j)] * a.v[(j * a.n_head_kv + h / group) * D + d];
+          acc += s[static_cast<size_t>(j)] * KvAt(a.v, a.kv_dtype, (j * a.n_head_kv + h / group) * D + d);
         out[d] = sum > 0 ? static_cast<float>(acc / sum) : 0.0f;
       }
     }

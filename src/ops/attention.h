@@ -2,16 +2,25 @@
 // Query head h reads KV head h / (n_head / n_head_kv), so K/V are never copied per query head.
 // Masking is by position, not index: key j is visible to query i iff k_pos[j] <= q_pos[i] (causal),
 // which also covers caches whose positions were renumbered or selected out of order.
+// Cached K/V may be f32 or IEEE f16 (half the bytes to stream per decode step); the element type is part
+// of the arguments (kv_dtype), so a caller always states what its pointers hold.
 #pragma once
 
 #include <cstdint>
 
 namespace lm::ops {
 
+// Element type of cached K/V rows.
+enum class KvDType : uint8_t {
+  kF32,  // float
+  kF16,  // IEEE binary16 bits (uint16_t)
+};
+
 struct AttentionArgs {
-  const float* q = nullptr;        // [n_q, n_head, head_dim] f32
-  const float* k = nullptr;        // [n_kv, n_head_kv, head_dim] f32
-  const float* v = nullptr;        // [n_kv, n_head_kv, head_dim] f32
+  const float* q = nullptr;  // [n_q, n_head, head_dim] f32
+  const void* k = nullptr;   // [n_kv, n_head_kv, head_dim] kv_dtype
+  const void* v = nullptr;   // [n_kv, n_head_kv, head_dim] kv_dtype
+  KvDType kv_dtype = KvDType::kF32;
   const int32_t* q_pos = nullptr;  // [n_q]
   const int32_t* k_pos = nullptr;  // [n_kv]
   float* out = nullptr;            // [n_q, n_head, head_dim] f32
@@ -20,12 +29,20 @@ struct AttentionArgs {
   bool causal = true;  // false: every key is visible (memory attention)
 };
 
-// Flash-style: one pass over keys per (query, head) with an online softmax; no [n_q, n_kv] matrix.
-// Runs on the global thread pool over (query, head) pairs. A query that sees no key outputs zeros.
+// Flash-style attention on the global thread pool; no [n_q, n_kv] score matrix, no allocation per call
+// after warm-up (per-thread scratch is reused). A query that sees no key outputs zeros.
+// Few queries (decode): keys are split across threads (flash-decoding) and each K/V row is read once per
+// call for all query heads of its KV group; partial softmax states are merged at the end.
+// Many queries (prefill): query tiles x key blocks, skipping key blocks in the future of a whole tile.
+// SIMD (Highway, AVX2 / AVX-512) for head_dim in {32, 64, 128}; other shapes use a scalar path.
 void Attention(const AttentionArgs& a);
 
+// f32 -> IEEE f16 (round to nearest even), SIMD; for writing K/V into an f16 cache.
+void ConvertF32ToF16(const float* src, uint16_t* dst, int64_t n);
+
 namespace reference {
-// Plain version for tests: materialises each query's scores, two-pass softmax in double.
+// Plain version for tests: materialises each query's scores, two-pass softmax in double. Reads f16 K/V
+// exactly (each element widened to f32), so f16 kernels can be checked against it tightly.
 void Attention(const AttentionArgs& a);
 }  // namespace reference
 

@@ -39,8 +39,8 @@ void Session::Reset() {
   logits_.clear();
 }
 
-std::unique_ptr<Session> NewDenseSession(std::shared_ptr<const Model> model, int64_t n_ctx) {
-  auto memory = std::make_unique<DenseKv>(GeometryOf(model->config()), n_ctx);
+std::unique_ptr<Session> NewDenseSession(std::shared_ptr<const Model> model, int64_t n_ctx, KvCacheType kv_type) {
+  auto memory = std::make_unique<DenseKv>(GeometryOf(model->config()), n_ctx, kv_type);
   return std::make_unique<Session>(std::move(model), std::move(memory));
 }
 

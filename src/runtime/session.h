@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "memory/kv_cache_type.h"
 #include "memory/memory.h"
 #include "model/forward.h"
 #include "model/model.h"
@@ -44,8 +45,9 @@ class Session {
   int64_t n_past_ = 0;
 };
 
-// A dense-cache session sized for n_ctx tokens.
-std::unique_ptr<Session> NewDenseSession(std::shared_ptr<const Model> model, int64_t n_ctx);
+// A dense-cache session sized for n_ctx tokens, its K/V stored as kv_type.
+std::unique_ptr<Session> NewDenseSession(std::shared_ptr<const Model> model, int64_t n_ctx,
+                                         KvCacheType kv_type = KvCacheType::kF16);
 
 template <class Fn>
 Status Session::Score(std::span<const int32_t> tokens, int64_t first_scored, int64_t batch, Fn&& on_logits) {

@@ -8,13 +8,17 @@
 #include <gtest/gtest.h>
 
 #include "eval/perplexity.h"
+#include "ops/matmul.h"
 #include "runtime/loader.h"
 #include "test_util.h"
 
 namespace lm {
 namespace {
 
+// Exact mode (f32 activations, f32 KV): the reference is transformers in f32. The fast path's effect on
+// perplexity is a benchmark in docs/RESULTS.md.
 TEST(PerplexityGolden, FirstWindowsAtCtx512MatchHf) {
+  ops::SetMatMulMode(ops::MatMulMode::kExact);
   const auto golden = test::LoadJson(test::DataPath("goldens/ppl_kjv_ctx512.json"));
   std::ifstream in(test::DataPath("goldens/ppl_kjv_genesis.txt"), std::ios::binary);
   ASSERT_TRUE(in.good());
@@ -25,7 +29,8 @@ TEST(PerplexityGolden, FirstWindowsAtCtx512MatchHf) {
   const auto ids = loaded->tokenizer->Encode(ss.str(), {.add_bos = true, .parse_special = false});
   ASSERT_EQ(static_cast<int64_t>(ids.size()), golden["tokenization"]["n_tokens"].get<int64_t>());
   constexpr int kWindows = 4;
-  auto r = Perplexity(loaded->model, ids, {.n_ctx = golden["n_ctx"].get<int64_t>(), .max_windows = kWindows});
+  auto r = Perplexity(loaded->model, ids, {.n_ctx = golden["n_ctx"].get<int64_t>(), .max_windows = kWindows,
+                                                  .kv_type = KvCacheType::kF32});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   for (int w = 0; w < kWindows; ++w) {
     const auto& gw = golden["windows"][static_cast<size_t>(w)];

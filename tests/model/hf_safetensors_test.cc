@@ -27,7 +27,7 @@ void CheckTinyModel(const std::string& kind) {
   in.read(reinterpret_cast<char*>(want.data()), static_cast<std::streamsize>(want.size() * sizeof(float)));
   ASSERT_EQ(static_cast<size_t>(in.gcount()), want.size() * sizeof(float));
 
-  auto session = NewDenseSession(*model, 32);
+  auto session = NewDenseSession(*model, 32, KvCacheType::kF32);  // HF reference is f32
   double err = 0;
   ASSERT_TRUE(session->Score(tokens, 0, 5, [&](int64_t row, std::span<const float> logits) {
                  for (int64_t v = 0; v < V; ++v)

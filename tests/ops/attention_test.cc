@@ -1,10 +1,14 @@
-// Flash-style attention against the plain reference: GQA, position masks, out-of-order keys, no visible key.
+// Flash-style attention against the plain reference: f32 and f16 K/V, decode and prefill shapes, GQA 1/3/4,
+// position masks (out-of-order and repeated key positions), queries that see no key, very large scores.
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "core/half.h"
 #include "ops/attention.h"
 
 namespace lm::ops {
@@ -12,62 +16,153 @@ namespace {
 
 struct Case {
   int64_t n_q, n_kv, n_head, n_head_kv, head_dim;
-  bool causal;
+  bool causal = true;
+  bool shuffle_keys = false;   // key positions stored out of order
+  bool repeat_keys = false;    // several keys share a position
+  int32_t q_shift = 0;         // subtract from query positions (negative enough: some queries see no key)
 };
 
-void RunCase(const Case& c, uint32_t seed, bool shuffle_keys) {
+struct Data {
+  std::vector<float> q, k, v;
+  std::vector<uint16_t> k16, v16;
+  std::vector<int32_t> q_pos, k_pos;
+};
+
+Data MakeData(const Case& c, uint32_t seed) {
   std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
   auto fill = [&](int64_t n) {
-    std::vector<float> v(static_cast<size_t>(n));
-    for (auto& x : v) x = d(rng);
-    return v;
+    std::vector<float> x(static_cast<size_t>(n));
+    for (auto& e : x) e = nd(rng);
+    return x;
   };
-  const auto q = fill(c.n_q * c.n_head * c.head_dim);
-  const auto k = fill(c.n_kv * c.n_head_kv * c.head_dim);
-  const auto v = fill(c.n_kv * c.n_head_kv * c.head_dim);
-  std::vector<int32_t> k_pos(static_cast<size_t>(c.n_kv)), q_pos(static_cast<size_t>(c.n_q));
-  for (int64_t j = 0; j < c.n_kv; ++j) k_pos[static_cast<size_t>(j)] = static_cast<int32_t>(j);
-  if (shuffle_keys) std::shuffle(k_pos.begin(), k_pos.end(), rng);
-  for (int64_t i = 0; i < c.n_q; ++i) q_pos[static_cast<size_t>(i)] = static_cast<int32_t>(c.n_kv - c.n_q + i);
-  std::vector<float> out(q.size()), ref(q.size());
-  AttentionArgs a{.q = q.data(), .k = k.data(), .v = v.data(), .q_pos = q_pos.data(), .k_pos = k_pos.data(),
-                  .out = out.data(), .n_q = c.n_q, .n_kv = c.n_kv, .n_head = c.n_head, .n_head_kv = c.n_head_kv,
-                  .head_dim = c.head_dim, .scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim)),
-                  .causal = c.causal};
-  Attention(a);
-  a.out = ref.data();
-  reference::Attention(a);
-  for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], ref[i], 2e-5) << "index " << i;
+  Data d;
+  d.q = fill(c.n_q * c.n_head * c.head_dim);
+  d.k = fill(c.n_kv * c.n_head_kv * c.head_dim);
+  d.v = fill(c.n_kv * c.n_head_kv * c.head_dim);
+  d.k16.resize(d.k.size());
+  d.v16.resize(d.v.size());
+  ConvertF32ToF16(d.k.data(), d.k16.data(), static_cast<int64_t>(d.k.size()));
+  ConvertF32ToF16(d.v.data(), d.v16.data(), static_cast<int64_t>(d.v.size()));
+  d.k_pos.resize(static_cast<size_t>(c.n_kv));
+  d.q_pos.resize(static_cast<size_t>(c.n_q));
+  for (int64_t j = 0; j < c.n_kv; ++j) d.k_pos[static_cast<size_t>(j)] = static_cast<int32_t>(c.repeat_keys ? j / 3 : j);
+  if (c.shuffle_keys) std::shuffle(d.k_pos.begin(), d.k_pos.end(), rng);
+  const int32_t last = c.repeat_keys ? static_cast<int32_t>((c.n_kv - 1) / 3) : static_cast<int32_t>(c.n_kv - 1);
+  for (int64_t i = 0; i < c.n_q; ++i)
+    d.q_pos[static_cast<size_t>(i)] = last - static_cast<int32_t>(c.n_q - 1 - i) - c.q_shift;
+  return d;
 }
 
-TEST(Attention, MatchesReference) {
-  RunCase({1, 1, 1, 1, 8, true}, 1, false);
-  RunCase({7, 7, 9, 3, 64, true}, 2, false);      // prefill, GQA 3:1
-  RunCase({1, 300, 9, 3, 64, true}, 3, false);    // decode over several key blocks
-  RunCase({5, 130, 4, 4, 16, true}, 4, true);     // keys stored out of position order
-  RunCase({3, 70, 6, 2, 32, false}, 5, false);    // no mask (memory attention)
+AttentionArgs Args(const Case& c, const Data& d, KvDType t, float* out) {
+  const bool f16 = t == KvDType::kF16;
+  return AttentionArgs{.q = d.q.data(), .k = f16 ? static_cast<const void*>(d.k16.data()) : d.k.data(),
+                       .v = f16 ? static_cast<const void*>(d.v16.data()) : d.v.data(), .kv_dtype = t,
+                       .q_pos = d.q_pos.data(), .k_pos = d.k_pos.data(), .out = out, .n_q = c.n_q, .n_kv = c.n_kv,
+                       .n_head = c.n_head, .n_head_kv = c.n_head_kv, .head_dim = c.head_dim,
+                       .scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim)), .causal = c.causal};
+}
+
+float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  float m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+// Tolerances, for unit-normal q/k/v and scale 1/sqrt(D):
+// - kernel vs reference on the same K/V: only f32 accumulation order differs from the double reference;
+// - f16 K/V vs f32 reference: f16 keeps 11 significant bits, so each stored element moves by at most
+//   2^-11 relative (4.9e-4). That shifts scores by ~4.9e-4 * sum_d |q_d k_d| * scale (~4e-4 here) and V by
+//   <= 4.9e-4 * |v| (|v| < 5): outputs, convex combinations of V, move by ~1e-3 at most; 4e-3 leaves margin
+//   without hiding real bugs (a wrong mask or a dropped block moves outputs by O(0.1-1)).
+constexpr float kTolSame = 2e-5f;
+constexpr float kTolF16VsF32 = 4e-3f;
+
+void RunCase(const Case& c, uint32_t seed) {
+  SCOPED_TRACE(testing::Message() << "n_q " << c.n_q << " n_kv " << c.n_kv << " H " << c.n_head << " Hkv "
+                                  << c.n_head_kv << " D " << c.head_dim << " causal " << c.causal << " seed " << seed);
+  const Data d = MakeData(c, seed);
+  const size_t n = d.q.size();
+  std::vector<float> ref32(n), ref16(n), out32(n, 7.0f), out16(n, 7.0f);
+  reference::Attention(Args(c, d, KvDType::kF32, ref32.data()));
+  reference::Attention(Args(c, d, KvDType::kF16, ref16.data()));
+  Attention(Args(c, d, KvDType::kF32, out32.data()));
+  Attention(Args(c, d, KvDType::kF16, out16.data()));
+  EXPECT_LE(MaxAbsDiff(out32, ref32), kTolSame);
+  EXPECT_LE(MaxAbsDiff(out16, ref16), kTolSame);
+  EXPECT_LE(MaxAbsDiff(out16, ref32), kTolF16VsF32);
+  testing::Test::RecordProperty("f16_vs_f32_seed" + std::to_string(seed), std::to_string(MaxAbsDiff(out16, ref32)));
+  testing::Test::RecordProperty("same_kv_seed" + std::to_string(seed),
+                                std::to_string(std::max(MaxAbsDiff(out16, ref16), MaxAbsDiff(out32, ref32))));
+}
+
+TEST(Attention, DecodeShapes) {
+  RunCase({1, 1, 1, 1, 8}, 1);              // scalar path (head_dim without a SIMD kernel)
+  RunCase({1, 300, 9, 3, 64}, 2);           // decode over several key blocks, GQA 3
+  RunCase({1, 4097, 9, 3, 64}, 3);          // keys split across threads, n_kv not a multiple of the block
+  RunCase({2, 1000, 8, 2, 128}, 4);         // two queries, GQA 4
+  RunCase({1, 777, 4, 4, 32}, 5);           // GQA 1
+  RunCase({3, 70, 6, 2, 32, false}, 6);     // no mask (memory attention)
+  RunCase({1, 2000, 9, 3, 64, true, true, true}, 7);  // shuffled, repeated key positions
+}
+
+TEST(Attention, PrefillShapes) {
+  RunCase({7, 7, 9, 3, 64}, 11);              // short prompt: decode kernel rows (21 > 16: prefill tile)
+  RunCase({100, 100, 9, 3, 64}, 12);          // several tiles, causal block skipping
+  RunCase({64, 600, 9, 3, 64}, 13);           // prompt after a cache
+  RunCase({50, 130, 4, 4, 16, true, true}, 14);  // scalar path, keys out of order
+  RunCase({70, 333, 8, 2, 128, true, true, true}, 15);  // GQA 4, shuffled and repeated positions
+  RunCase({45, 200, 4, 4, 32, false}, 16);    // GQA 1, no mask
+  RunCase({33, 129, 9, 3, 64, true, false, false, 60}, 17);  // early queries see no key at all
 }
 
 TEST(Attention, QueryWithNoVisibleKeyOutputsZero) {
-  const std::vector<float> q(8, 1.0f), k(8, 1.0f), v(8, 3.0f);
-  const int32_t q_pos = 0, k_pos = 5;
-  std::vector<float> out(8, 7.0f);
-  AttentionArgs a{.q = q.data(), .k = k.data(), .v = v.data(), .q_pos = &q_pos, .k_pos = &k_pos, .out = out.data(),
-                  .n_q = 1, .n_kv = 1, .n_head = 1, .n_head_kv = 1, .head_dim = 8, .scale = 1.0f};
-  Attention(a);
-  for (float x : out) EXPECT_EQ(x, 0.0f);
+  for (int64_t D : {8, 64}) {
+    for (int64_t n_q : {1, 40}) {
+      const std::vector<float> q(static_cast<size_t>(n_q * D), 1.0f), k(static_cast<size_t>(D), 1.0f),
+          v(static_cast<size_t>(D), 3.0f);
+      const std::vector<int32_t> q_pos(static_cast<size_t>(n_q), 0);
+      const int32_t k_pos = 5;
+      std::vector<float> out(q.size(), 7.0f);
+      Attention({.q = q.data(), .k = k.data(), .v = v.data(), .q_pos = q_pos.data(), .k_pos = &k_pos,
+                 .out = out.data(), .n_q = n_q, .n_kv = 1, .n_head = 1, .n_head_kv = 1, .head_dim = D, .scale = 1.0f});
+      for (float x : out) EXPECT_EQ(x, 0.0f);
+    }
+  }
 }
 
 TEST(Attention, LargeScoresStayFinite) {
-  std::vector<float> q(16, 30.0f), k(3 * 16, 30.0f), v(3 * 16);
-  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i % 16);
-  const int32_t q_pos = 2, k_pos[3] = {0, 1, 2};
-  std::vector<float> out(16);
-  AttentionArgs a{.q = q.data(), .k = k.data(), .v = v.data(), .q_pos = &q_pos, .k_pos = k_pos, .out = out.data(),
-                  .n_q = 1, .n_kv = 3, .n_head = 1, .n_head_kv = 1, .head_dim = 16, .scale = 1.0f};
-  Attention(a);
-  for (int d = 0; d < 16; ++d) EXPECT_NEAR(out[d], d, 1e-4);
+  for (int64_t D : {16, 64}) {
+    for (KvDType t : {KvDType::kF32, KvDType::kF16}) {
+      std::vector<float> q(static_cast<size_t>(D), 30.0f), k(static_cast<size_t>(3 * D), 30.0f), v(k.size());
+      for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i % static_cast<size_t>(D));
+      std::vector<uint16_t> k16(k.size()), v16(v.size());
+      ConvertF32ToF16(k.data(), k16.data(), static_cast<int64_t>(k.size()));
+      ConvertF32ToF16(v.data(), v16.data(), static_cast<int64_t>(v.size()));
+      const bool f16 = t == KvDType::kF16;
+      const int32_t q_pos = 2, k_pos[3] = {0, 1, 2};
+      std::vector<float> out(static_cast<size_t>(D));
+      // Scores of 900 * D: exp overflows unless the running max is subtracted first.
+      Attention({.q = q.data(), .k = f16 ? static_cast<const void*>(k16.data()) : k.data(),
+                 .v = f16 ? static_cast<const void*>(v16.data()) : v.data(), .kv_dtype = t, .q_pos = &q_pos,
+                 .k_pos = k_pos, .out = out.data(), .n_q = 1, .n_kv = 3, .n_head = 1, .n_head_kv = 1,
+                 .head_dim = D, .scale = 1.0f});
+      for (int64_t d = 0; d < D; ++d) EXPECT_NEAR(out[static_cast<size_t>(d)], static_cast<float>(d), 1e-4);
+    }
+  }
+}
+
+TEST(Attention, ConvertF32ToF16MatchesScalar) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0.0f, 100.0f);
+  std::vector<float> x(1003);
+  for (auto& e : x) e = nd(rng);
+  x[0] = 1e-6f;    // f16 subnormal
+  x[1] = 70000.f;  // overflows to inf
+  x[2] = -0.0f;
+  std::vector<uint16_t> h(x.size());
+  ConvertF32ToF16(x.data(), h.data(), static_cast<int64_t>(x.size()));
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(h[i], F32ToF16(x[i])) << "index " << i << " value " << x[i];
 }
 
 }  // namespace

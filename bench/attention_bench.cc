@@ -1,0 +1,73 @@
+// Attention at the default model's shape (H=9, Hkv=3, D=64) on the global pool: decode (one query over S
+// cached keys, S = 512 / 4096 / 8192) and prefill (a 512-token batch after a cache of depth S, causal), for
+// f16 and f32 K/V. Counters: K/V bytes streamed per second (decode) and query tokens per second.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "ops/attention.h"
+
+namespace lm {
+namespace {
+
+constexpr int64_t kH = 9, kHkv = 3, kD = 64;
+
+struct KvData {
+  std::vector<float> q, k, v, out;
+  std::vector<uint16_t> k16, v16;
+  std::vector<int32_t> q_pos, k_pos;
+};
+
+KvData Make(int64_t n_q, int64_t n_kv) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  KvData d;
+  d.q.resize(static_cast<size_t>(n_q * kH * kD));
+  d.k.resize(static_cast<size_t>(n_kv * kHkv * kD));
+  d.v.resize(d.k.size());
+  for (auto* x : {&d.q, &d.k, &d.v})
+    for (auto& e : *x) e = nd(rng);
+  d.k16.resize(d.k.size());
+  d.v16.resize(d.v.size());
+  ops::ConvertF32ToF16(d.k.data(), d.k16.data(), static_cast<int64_t>(d.k.size()));
+  ops::ConvertF32ToF16(d.v.data(), d.v16.data(), static_cast<int64_t>(d.v.size()));
+  d.out.resize(d.q.size());
+  for (int64_t j = 0; j < n_kv; ++j) d.k_pos.push_back(static_cast<int32_t>(j));
+  for (int64_t i = 0; i < n_q; ++i) d.q_pos.push_back(static_cast<int32_t>(n_kv - n_q + i));
+  return d;
+}
+
+void Run(benchmark::State& state, int64_t n_q, int64_t n_kv, ops::KvDType t) {
+  KvData d = Make(n_q, n_kv);
+  const bool f16 = t == ops::KvDType::kF16;
+  const ops::AttentionArgs a{.q = d.q.data(), .k = f16 ? static_cast<const void*>(d.k16.data()) : d.k.data(),
+                             .v = f16 ? static_cast<const void*>(d.v16.data()) : d.v.data(), .kv_dtype = t,
+                             .q_pos = d.q_pos.data(), .k_pos = d.k_pos.data(), .out = d.out.data(), .n_q = n_q,
+                             .n_kv = n_kv, .n_head = kH, .n_head_kv = kHkv, .head_dim = kD,
+                             .scale = 1.0f / std::sqrt(static_cast<float>(kD))};
+  for (auto _ : state) {
+    ops::Attention(a);
+    benchmark::DoNotOptimize(d.out.data());
+  }
+  const double kv_bytes = static_cast<double>(n_kv * kHkv * kD * 2 * (f16 ? 2 : 4));
+  state.counters["kv_GB/s"] =
+      benchmark::Counter(kv_bytes * 1e-9 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["tok/s"] =
+      benchmark::Counter(static_cast<double>(n_q * state.iterations()), benchmark::Counter::kIsRate);
+}
+
+void BM_AttentionDecodeF16(benchmark::State& s) { Run(s, 1, s.range(0), ops::KvDType::kF16); }
+void BM_AttentionDecodeF32(benchmark::State& s) { Run(s, 1, s.range(0), ops::KvDType::kF32); }
+// Prefill: 512 new queries after range(0) cached tokens (n_kv = depth + 512).
+void BM_AttentionPrefillF16(benchmark::State& s) { Run(s, 512, s.range(0) + 512, ops::KvDType::kF16); }
+void BM_AttentionPrefillF32(benchmark::State& s) { Run(s, 512, s.range(0) + 512, ops::KvDType::kF32); }
+
+BENCHMARK(BM_AttentionDecodeF16)->Arg(512)->Arg(4096)->Arg(8192)->UseRealTime();
+BENCHMARK(BM_AttentionDecodeF32)->Arg(512)->Arg(4096)->Arg(8192)->UseRealTime();
+BENCHMARK(BM_AttentionPrefillF16)->Arg(0)->Arg(1536)->Arg(7680)->UseRealTime();
+BENCHMARK(BM_AttentionPrefillF32)->Arg(0)->Arg(1536)->Arg(7680)->UseRealTime();
+
+}  // namespace
+}  // namespace lm

@@ -1,0 +1,268 @@
+// Flash-decoding on the CPU (Highway, AVX2 / AVX-512): few queries against a long K/V cache.
+// The keys of each KV head are split into ranges across threads; a task scores all query rows of its KV
+// group (n_q queries x group heads) against each K row it loads, so every K/V row is streamed from memory
+// once per call, not once per query head. Each task leaves a partial softmax state (max, sum, acc); the
+// caller merges them. Also holds the f32 -> f16 row conversion used when writing an f16 cache.
+
+// Only the targets this project runs on (plus the mandatory portable baseline): fewer copies to compile.
+#ifndef HWY_DISABLED_TARGETS
+#define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SSE4)
+#endif
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/attention_decode_cpu.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "hwy/contrib/math/math-inl.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/check.h"
+#include "core/thread_pool.h"
+#include "ops/attention_cpu.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace lm::ops::HWY_NAMESPACE {
+namespace {
+namespace hn = hwy::HWY_NAMESPACE;
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+constexpr size_t kN = hn::MaxLanes(DF());
+constexpr int64_t kBlock = 64;  // keys scored before the running max is updated
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+HWY_INLINE VF LoadRow(const float* p) { return hn::LoadU(DF(), p); }
+HWY_INLINE VF LoadRow(const hwy::float16_t* p) {
+  return hn::PromoteTo(DF(), hn::LoadU(hn::Rebind<hwy::float16_t, DF>(), p));
+}
+
+// Rows sharing one pass over a block: enough accumulators to fill the registers without spilling.
+template <size_t kD>
+constexpr size_t kChunk = std::max<size_t>(1, std::min<size_t>(4, 16 / (kD / kN)));
+
+// s[r][j] = qs[r] . k[j] for kR rows; keys no row can see are skipped (their scores set later).
+template <size_t kD, size_t kR, class KT>
+void ScoreChunk(const float* qs, const KT* k, int64_t stride, int64_t n, const bool* any_visible, float* s) {
+  constexpr size_t kNC = kD / kN;
+  for (int64_t j = 0; j < n; ++j) {
+    if (!any_visible[j]) continue;
+    const KT* kr = k + j * stride;
+    VF kc[kNC];
+    for (size_t c = 0; c < kNC; ++c) kc[c] = LoadRow(kr + c * kN);
+    for (size_t r = 0; r < kR; ++r) {
+      VF acc = hn::Mul(kc[0], hn::LoadU(DF(), qs + r * kD));
+      for (size_t c = 1; c < kNC; ++c) acc = hn::MulAdd(kc[c], hn::LoadU(DF(), qs + r * kD + c * kN), acc);
+      s[static_cast<int64_t>(r) * kBlock + j] = hn::GetLane(hn::SumOfLanes(DF(), acc));
+    }
+  }
+}
+
+// acc[r] = acc[r] * corr[r] + sum_j p[r][j] v[j], with kR rows' accumulators held in registers.
+template <size_t kD, size_t kR, class KT>
+void AccumulateChunk(const float* p, const KT* v, int64_t stride, int64_t n, const bool* any_visible,
+                     const float* corr, float* acc) {
+  constexpr size_t kNC = kD / kN;
+  VF o[kR][kNC];
+  for (size_t r = 0; r < kR; ++r)
+    for (size_t c = 0; c < kNC; ++c) o[r][c] = hn::Mul(hn::LoadU(DF(), acc + r * kD + c * kN), hn::Set(DF(), corr[r]));
+  for (int64_t j = 0; j < n; ++j) {
+    if (!any_visible[j]) continue;
+    const KT* vr = v + j * stride;
+    VF pr[kR];
+    for (size_t r = 0; r < kR; ++r) pr[r] = hn::Set(DF(), p[static_cast<int64_t>(r) * kBlock + j]);
+    for (size_t c = 0; c < kNC; ++c) {
+      const VF vv = LoadRow(vr + c * kN);
+      for (size_t r = 0; r < kR; ++r) o[r][c] = hn::MulAdd(pr[r], vv, o[r][c]);
+    }
+  }
+  for (size_t r = 0; r < kR; ++r)
+    for (size_t c = 0; c < kNC; ++c) hn::StoreU(o[r][c], DF(), acc + r * kD + c * kN);
+}
+
+template <size_t kD, class KT, size_t kR = kChunk<kD>>
+void ScoreRows(size_t rows, const float* qs, const KT* k, int64_t stride, int64_t n, const bool* vis, float* s) {
+  if constexpr (kR > 0) {
+    for (; rows >= kR; rows -= kR, qs += kR * kD, s += kR * kBlock) ScoreChunk<kD, kR>(qs, k, stride, n, vis, s);
+    if (rows > 0) ScoreRows<kD, KT, kR - 1>(rows, qs, k, stride, n, vis, s);
+  }
+}
+
+template <size_t kD, class KT, size_t kR = kChunk<kD>>
+void AccumulateRows(size_t rows, const float* p, const KT* v, int64_t stride, int64_t n, const bool* vis,
+                    const float* corr, float* acc) {
+  if constexpr (kR > 0) {
+    for (; rows >= kR; rows -= kR, p += kR * kBlock, corr += kR, acc += kR * kD)
+      AccumulateChunk<kD, kR>(p, v, stride, n, vis, corr, acc);
+    if (rows > 0) AccumulateRows<kD, KT, kR - 1>(rows, p, v, stride, n, vis, corr, acc);
+  }
+}
+
+// One task: rows of KV head hk against keys [j0, j1). qs [R, kD] scaled queries, row_pos [R] (INT32_MAX
+// when not causal). Output: m [R], l [R], acc [R, kD] partial state (acc unnormalised).
+template <size_t kD, class KT>
+void DecodeRange(const AttentionArgs& a, int64_t hk, int64_t j0, int64_t j1, const float* qs,
+                 const int32_t* row_pos, int64_t R, float* m, float* l, float* acc) {
+  const int64_t stride = a.n_head_kv * static_cast<int64_t>(kD);
+  const KT* k = static_cast<const KT*>(a.k) + hk * static_cast<int64_t>(kD);
+  const KT* v = static_cast<const KT*>(a.v) + hk * static_cast<int64_t>(kD);
+  int32_t max_pos = row_pos[0];
+  for (int64_t r = 1; r < R; ++r) max_pos = std::max(max_pos, row_pos[r]);
+  HWY_ALIGN float s[internal::kDecodeMaxRows * kBlock];
+  float corr[internal::kDecodeMaxRows];
+  bool vis[kBlock];
+  for (int64_t r = 0; r < R; ++r) {
+    m[r] = kNegInf;
+    l[r] = 0.0f;
+  }
+  std::fill(acc, acc + R * static_cast<int64_t>(kD), 0.0f);
+  for (int64_t b0 = j0; b0 < j1; b0 += kBlock) {
+    const int64_t n = std::min(kBlock, j1 - b0);
+    bool any = false;
+    for (int64_t j = 0; j < n; ++j) {
+      vis[j] = !a.causal || a.k_pos[b0 + j] <= max_pos;
+      any |= vis[j];
+    }
+    if (!any) continue;
+    ScoreRows<kD, KT>(static_cast<size_t>(R), qs, k + b0 * stride, stride, n, vis, s);
+    // Online softmax per row: mask, block max, rescale factor, p = exp(s - m) (exactly 0 where masked).
+    for (int64_t r = 0; r < R; ++r) {
+      float* sr = s + r * kBlock;
+      float bmax = kNegInf;
+      for (int64_t j = 0; j < n; ++j) {
+        if (!vis[j] || (a.causal && a.k_pos[b0 + j] > row_pos[r])) sr[j] = kNegInf;
+        bmax = std::max(bmax, sr[j]);
+      }
+      for (int64_t j = n; j < kBlock; ++j) sr[j] = kNegInf;
+      if (bmax == kNegInf) {  // this row sees nothing here: contributes zeros, keeps its state
+        std::fill(sr, sr + kBlock, 0.0f);
+        corr[r] = 1.0f;
+        continue;
+      }
+      const float m_new = std::max(m[r], bmax);
+      corr[r] = std::exp(m[r] - m_new);  // exp(-inf) = 0 on the first visible block
+      m[r] = m_new;
+      const DF df;
+      VF sum = hn::Zero(df);
+      const VF mv = hn::Set(df, m_new), lo = hn::Set(df, -87.0f);
+      for (int64_t j = 0; j < kBlock; j += static_cast<int64_t>(kN)) {
+        const VF x = hn::Sub(hn::LoadU(df, sr + j), mv);
+        // Below -87, exp underflows f32; masked keys (-inf) must weigh exactly 0.
+        const VF p = hn::IfThenElseZero(hn::Ge(x, lo), hn::Exp(df, hn::Max(x, lo)));
+        hn::StoreU(p, df, sr + j);
+        sum = hn::Add(sum, p);
+      }
+      l[r] = l[r] * corr[r] + hn::GetLane(hn::SumOfLanes(df, sum));
+    }
+    AccumulateRows<kD, KT>(static_cast<size_t>(R), s, v + b0 * stride, stride, n, vis, corr, acc);
+  }
+}
+
+// Per-caller scratch, reused across calls: scaled queries, row positions, partial states.
+struct DecodeScratch {
+  std::vector<float> qs, partial;
+  std::vector<int32_t> row_pos;
+};
+
+template <size_t kD, class KT>
+void Decode(const AttentionArgs& a) {
+  const int64_t G = a.n_head / a.n_head_kv, R = a.n_q * G, Hkv = a.n_head_kv, D = static_cast<int64_t>(kD);
+  const int threads = GlobalPool().n_threads();
+  // Split keys so every thread has work and ranges stay long enough to amortise the merge.
+  const int64_t n_split = a.n_kv < 256 ? 1 : (a.n_kv < 1024 ? threads : 2 * threads);
+  const int64_t n_tasks = Hkv * n_split, slot = R * (D + 2);
+  thread_local DecodeScratch sc;
+  sc.qs.resize(static_cast<size_t>(Hkv * R * D));
+  sc.row_pos.resize(static_cast<size_t>(R));
+  sc.partial.resize(static_cast<size_t>(n_tasks * slot));
+  for (int64_t hk = 0; hk < Hkv; ++hk)
+    for (int64_t t = 0; t < a.n_q; ++t)
+      for (int64_t g = 0; g < G; ++g) {
+        const float* q = a.q + (t * a.n_head + hk * G + g) * D;
+        float* dst = sc.qs.data() + (hk * R + t * G + g) * D;
+        for (int64_t d = 0; d < D; ++d) dst[d] = q[d] * a.scale;
+      }
+  for (int64_t t = 0; t < a.n_q; ++t)
+    for (int64_t g = 0; g < G; ++g)
+      sc.row_pos[static_cast<size_t>(t * G + g)] = a.causal ? a.q_pos[t] : std::numeric_limits<int32_t>::max();
+  const int64_t per = (a.n_kv + n_split - 1) / n_split;
+  // Plain pointers: inside the lambda, `sc` would name the worker's own (empty) thread_local.
+  float* partial = sc.partial.data();
+  const float* qs = sc.qs.data();
+  const int32_t* row_pos = sc.row_pos.data();
+  GlobalPool().ParallelFor(n_tasks, [&](int64_t b, int64_t e, int) {
+    for (int64_t task = b; task < e; ++task) {
+      const int64_t hk = task / n_split, sp = task % n_split;
+      const int64_t j0 = std::min(a.n_kv, sp * per), j1 = std::min(a.n_kv, j0 + per);
+      float* st = partial + task * slot;
+      DecodeRange<kD, KT>(a, hk, j0, j1, qs + hk * R * D, row_pos, R, st, st + R, st + 2 * R);
+    }
+  });
+  // Merge: out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M).
+  for (int64_t hk = 0; hk < Hkv; ++hk) {
+    for (int64_t r = 0; r < R; ++r) {
+      float* out = a.out + ((r / G) * a.n_head + hk * G + r % G) * D;
+      float mx = kNegInf;
+      for (int64_t sp = 0; sp < n_split; ++sp) mx = std::max(mx, sc.partial[static_cast<size_t>((hk * n_split + sp) * slot + r)]);
+      std::fill(out, out + D, 0.0f);
+      if (mx == kNegInf) continue;  // no visible key: zeros
+      float lsum = 0.0f;
+      for (int64_t sp = 0; sp < n_split; ++sp) {
+        const float* st = sc.partial.data() + (hk * n_split + sp) * slot;
+        if (st[r] == kNegInf) continue;
+        const float w = std::exp(st[r] - mx);
+        lsum += st[R + r] * w;
+        const float* acc = st + 2 * R + r * D;
+        for (int64_t d = 0; d < D; ++d) out[d] += w * acc[d];
+      }
+      const float inv = 1.0f / lsum;
+      for (int64_t d = 0; d < D; ++d) out[d] *= inv;
+    }
+  }
+}
+}  // namespace
+
+void DecodeTarget(const AttentionArgs& a) {
+  const bool f16 = a.kv_dtype == KvDType::kF16;
+  switch (a.head_dim) {
+    case 32: return f16 ? Decode<32, hwy::float16_t>(a) : Decode<32, float>(a);
+    case 64: return f16 ? Decode<64, hwy::float16_t>(a) : Decode<64, float>(a);
+    case 128: return f16 ? Decode<128, hwy::float16_t>(a) : Decode<128, float>(a);
+    default: LM_CHECK(false, "attention decode: head_dim ", a.head_dim, " has no SIMD kernel");
+  }
+}
+
+void ConvertF32ToF16Target(const float* src, uint16_t* dst, int64_t n) {
+  const DF df;
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  auto* out = reinterpret_cast<hwy::float16_t*>(dst);
+  int64_t i = 0;
+  for (; i + static_cast<int64_t>(kN) <= n; i += static_cast<int64_t>(kN))
+    hn::StoreU(hn::DemoteTo(dh, hn::LoadU(df, src + i)), dh, out + i);
+  for (; i < n; ++i) {  // tail through a padded vector so rounding matches the SIMD part
+    HWY_ALIGN float buf[kN] = {};
+    HWY_ALIGN hwy::float16_t hb[kN];
+    buf[0] = src[i];
+    hn::Store(hn::DemoteTo(dh, hn::Load(df, buf)), dh, hb);
+    out[i] = hb[0];
+  }
+}
+
+}  // namespace lm::ops::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace lm::ops {
+HWY_EXPORT(DecodeTarget);
+HWY_EXPORT(ConvertF32ToF16Target);
+
+namespace internal {
+void AttentionDecodeSimd(const AttentionArgs& a) { HWY_DYNAMIC_DISPATCH(DecodeTarget)(a); }
+}  // namespace internal
+
+void ConvertF32ToF16(const float* src, uint16_t* dst, int64_t n) {
+  HWY_DYNAMIC_DISPATCH(ConvertF32ToF16Target)(src, dst, n);
+}
+}  // namespace lm::ops
+#endif  // HWY_ONCE
