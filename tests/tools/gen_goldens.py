@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The only producer of longmem's golden files (tests/data/goldens/).
 
-Runs the generator modules in tests/tools/goldens/ (model, quant, tokenizer) with Hugging Face
+Runs the generator modules in tests/tools/goldens/ (model, quant, tokenizer, grads) with Hugging Face
 transformers/tokenizers and gguf from PyPI as the independent reference. If the running Python
 lacks those packages, it creates a venv (default <repo>/.venv-goldens, or --venv, or
 $LM_GOLDEN_VENV), pip-installs the pinned versions there and re-executes itself inside it.
@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 TOOLS = Path(__file__).resolve().parent
 DEFAULT_OUT = REPO / "tests" / "data" / "goldens"
 DEFAULT_MODEL = REPO / "models" / "smollm2-135m-instruct-q4_1.gguf"
-ALL_MODULES = ("model", "quant", "tokenizer", "hf_tiny")
+ALL_MODULES = ("model", "quant", "tokenizer", "hf_tiny", "grads")
 
 # Import names of the packages the generators need (accelerate: transformers requires it
 # to load GGUF files). Versions are pinned in goldens/common.py.
@@ -110,7 +110,7 @@ def main() -> int:
             if name == "model":
                 text = Path(args.text) if args.text else mod.extract_kjv_text(out)
                 mod.generate(out, model_path, text)
-            elif name == "tokenizer":
+            elif name in ("tokenizer", "grads"):
                 mod.generate(out, model_path)
             else:
                 mod.generate(out)

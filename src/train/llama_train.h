@@ -1,0 +1,108 @@
+// Training forward/backward of the Llama family (Llama, SmolLM2) over one sequence, with the declared
+// trainable set, MST mini-sequences for the MLP and LM head, and optional per-layer activation checkpointing.
+// Forward saves what backward needs per layer (or only each layer's input when checkpointing, recomputing
+// the layer in backward); gradients accumulate into the ParamSet (llm.c convention).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "io/gguf_reader.h"
+#include "model/config.h"
+#include "train/param.h"
+#include "train/trainable.h"
+
+namespace lm::train {
+
+// How a step is computed; none of these change the result beyond f32 rounding.
+struct ComputeOptions {
+  int64_t mlp_chunks = 0;   // MST mini-sequences for the MLP: 0 = off (save [T, I]), -1 = auto (chunks of C tokens)
+  int64_t head_chunks = 0;  // MST mini-sequences for LM head + CE: 0 = off ([T, V] logits), -1 = auto (mst.h)
+  bool checkpoint_layers = false;  // keep only each block's input; recompute the block in backward
+};
+
+// One block's weights; each is trainable or frozen as the spec declared.
+struct TrainLayer {
+  Weight attn_norm, ffn_norm;                    // [C]
+  Projection wq, wk, wv, wo, w_gate, w_up, w_down;
+  bool HasTrainable() const;
+};
+
+// What a block's backward needs. x_in and x_mid are the residual stream before each sub-block;
+// normalised inputs are recomputed from them and the saved rstd.
+struct LayerActs {
+  std::vector<float> x_in, rstd1, q, k, v, att, lse, x_mid, rstd2;
+  std::vector<float> gu;  // [2, T, I] gate/up pre-activations; empty under MST
+  void Resize(const ModelConfig& c, int64_t T, bool save_gu);
+  uint64_t Bytes() const;
+};
+
+// The optional trainable side module on a frozen backbone: x += down(silu(gate(n)) * up(n)), n = RmsNorm(x).
+struct SideModule {
+  Weight norm;
+  Projection gate, up, down;
+  bool present = false;
+};
+
+// Trainable elements the spec selects in a model of this config (for the start-up memory check, before
+// anything is allocated).
+int64_t CountTrainableElements(const ModelConfig& c, const TrainableSpec& spec);
+
+// Bytes of saved activations and scratch a step of T tokens needs under o (start-up memory check).
+uint64_t EstimateActivationBytes(const ModelConfig& c, int64_t T, const ComputeOptions& o);
+
+// MLP rows per mini-sequence under o (0 = whole sequence with saved activations).
+int64_t MlpChunkRows(const ModelConfig& c, int64_t T, const ComputeOptions& o);
+
+class TrainModel {
+ public:
+  // Builds weights from a GGUF file (kept alive by the model): trainable tensors get f32 masters, frozen
+  // ones stay views of the file. `seed` initialises LoRA A and side-module weights.
+  static Result<std::unique_ptr<TrainModel>> Load(std::shared_ptr<const gguf::GgufFile> file,
+                                                  const TrainableSpec& spec, uint64_t seed);
+
+  const ModelConfig& config() const { return config_; }
+  ParamSet& params() { return params_; }
+  const ParamSet& params() const { return params_; }
+  const TrainableSpec& spec() const { return spec_; }
+  // "llama L=30 C=576 ... V=49152 trainable=full params=134515008": checkpoints must match it.
+  std::string Fingerprint() const;
+
+  // Mean cross-entropy of labels given tokens (positions 0..T-1). With backward, parameter gradients
+  // accumulate d(loss_scale · loss). labels[t] is the target after tokens[t] or -100 (ignored).
+  Result<double> Run(std::span<const int32_t> tokens, std::span<const int32_t> labels, const ComputeOptions& o,
+                     bool backward, float loss_scale = 1.0f);
+
+  // Peak bytes of saved activations in the last Run (measured, for reports).
+  uint64_t last_saved_bytes() const { return last_saved_bytes_; }
+
+ private:
+  TrainModel() = default;
+  // One block call: which block, the positions [T], and whether only the attention half is wanted (the
+  // recomputation under checkpointing needs x_mid and the attention activations, not the MLP output).
+  struct BlockCall {
+    int64_t layer = 0;
+    const int32_t* pos = nullptr;
+    int64_t T = 0;
+    const ComputeOptions* o = nullptr;
+    bool attention_only = false;
+  };
+  void LayerForward(const BlockCall& b, float* x, LayerActs& s);
+  void LayerBackward(const BlockCall& b, float* dx, LayerActs& s);
+
+  std::shared_ptr<const gguf::GgufFile> file_;
+  ModelConfig config_;
+  TrainableSpec spec_;
+  ParamSet params_;
+  Weight token_embd_, output_norm_;
+  Projection head_;
+  std::vector<TrainLayer> layers_;
+  SideModule side_;
+  uint64_t last_saved_bytes_ = 0;
+};
+
+}  // namespace lm::train

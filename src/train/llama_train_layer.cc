@@ -1,0 +1,113 @@
+// One Llama block, training forward and backward: pre-norm attention (RoPE, GQA, causal by position) and
+// the SwiGLU MLP (MST chunks or saved activations), each added to the residual stream.
+#include <cmath>
+
+#include "train/llama_train.h"
+#include "train/mst.h"
+#include "train/ops/attention_train.h"
+#include "train/ops/norm.h"
+#include "train/ops/rope_train.h"
+
+namespace lm::train {
+
+void LayerActs::Resize(const ModelConfig& c, int64_t T, bool save_gu) {
+  auto fit = [](std::vector<float>& b, int64_t n) { b.resize(static_cast<size_t>(n)); };
+  fit(x_in, T * c.n_embd);
+  fit(rstd1, T);
+  fit(q, T * c.q_dim());
+  fit(k, T * c.kv_dim());
+  fit(v, T * c.kv_dim());
+  fit(att, T * c.q_dim());
+  fit(lse, T * c.n_head);
+  fit(x_mid, T * c.n_embd);
+  fit(rstd2, T);
+  if (save_gu) {
+    fit(gu, 2 * T * c.n_ff);
+  } else {
+    gu.clear();
+    gu.shrink_to_fit();
+  }
+}
+
+uint64_t LayerActs::Bytes() const {
+  uint64_t n = 0;
+  for (const auto* b : {&x_in, &rstd1, &q, &k, &v, &att, &lse, &x_mid, &rstd2, &gu}) n += b->size();
+  return n * sizeof(float);
+}
+
+int64_t MlpChunkRows(const ModelConfig& c, int64_t T, const ComputeOptions& o) {
+  if (o.mlp_chunks == 0) return 0;
+  if (o.mlp_chunks < 0) return c.n_embd;  // HF-fork rule: chunks of C tokens
+  return std::max<int64_t>(1, (T + o.mlp_chunks - 1) / o.mlp_chunks);
+}
+
+namespace {
+AttentionShape AttnShape(const ModelConfig& c, const LayerActs& s, const int32_t* pos, int64_t T) {
+  return {.q = s.q.data(), .k = s.k.data(), .v = s.v.data(), .q_pos = pos, .k_pos = pos, .T = T, .S = T,
+          .H = c.n_head, .Hkv = c.n_head_kv, .D = c.head_dim,
+          .scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim))};
+}
+}  // namespace
+
+void TrainModel::LayerForward(const BlockCall& b, float* x, LayerActs& s) {
+  const ModelConfig& c = config_;
+  const int64_t l = b.layer, T = b.T;
+  const int32_t* pos = b.pos;
+  const ComputeOptions& o = *b.o;
+  const TrainLayer& L = layers_[static_cast<size_t>(l)];
+  const int64_t C = c.n_embd;
+  const int64_t mlp_chunk = MlpChunkRows(c, T, o);
+  s.Resize(c, T, mlp_chunk == 0);
+  std::vector<float> xn(static_cast<size_t>(T * C)), tmp(static_cast<size_t>(T * C));
+  std::copy(x, x + T * C, s.x_in.begin());
+  RmsNormForward(xn.data(), s.rstd1.data(), x, L.attn_norm.f32(), T, C, c.rms_eps);
+  L.wq.Forward(s.q.data(), xn.data(), T);
+  L.wk.Forward(s.k.data(), xn.data(), T);
+  L.wv.Forward(s.v.data(), xn.data(), T);
+  RopeForward(s.q.data(), pos, T, c.n_head, c.rope);
+  RopeForward(s.k.data(), pos, T, c.n_head_kv, c.rope);
+  AttentionForward(s.att.data(), s.lse.data(), AttnShape(c, s, pos, T));
+  L.wo.Forward(tmp.data(), s.att.data(), T);
+  for (int64_t i = 0; i < T * C; ++i) x[i] += tmp[static_cast<size_t>(i)];
+  std::copy(x, x + T * C, s.x_mid.begin());
+  RmsNormForward(xn.data(), s.rstd2.data(), x, L.ffn_norm.f32(), T, C, c.rms_eps);
+  if (b.attention_only) return;
+  MlpForward(tmp.data(), xn.data(),
+             {.gate = &L.w_gate, .up = &L.w_up, .down = &L.w_down, .T = T, .C = C, .I = c.n_ff,
+              .chunk = mlp_chunk, .saved_gu = s.gu.empty() ? nullptr : s.gu.data()});
+  for (int64_t i = 0; i < T * C; ++i) x[i] += tmp[static_cast<size_t>(i)];
+}
+
+// dx: [T, C] holds dLoss/d(block output) on entry and dLoss/d(block input) on return.
+void TrainModel::LayerBackward(const BlockCall& b, float* dx, LayerActs& s) {
+  const ModelConfig& c = config_;
+  const int64_t l = b.layer, T = b.T;
+  const int32_t* pos = b.pos;
+  const ComputeOptions& o = *b.o;
+  const TrainLayer& L = layers_[static_cast<size_t>(l)];
+  const int64_t C = c.n_embd;
+  std::vector<float> xn(static_cast<size_t>(T * C)), dxn(static_cast<size_t>(T * C));
+  std::vector<float> scratch_rstd(static_cast<size_t>(T));
+  // MLP sub-block: out = x_mid + mlp(norm(x_mid)).
+  RmsNormForward(xn.data(), scratch_rstd.data(), s.x_mid.data(), L.ffn_norm.f32(), T, C, c.rms_eps);
+  MlpBackward(dxn.data(), dx, xn.data(),
+              {.gate = &L.w_gate, .up = &L.w_up, .down = &L.w_down, .T = T, .C = C, .I = c.n_ff,
+               .chunk = MlpChunkRows(c, T, o), .saved_gu = s.gu.empty() ? nullptr : s.gu.data()});
+  RmsNormBackward({.dx = dx, .dw = L.ffn_norm.grad(), .dy = dxn.data(), .x = s.x_mid.data(),
+                   .w = L.ffn_norm.f32(), .rstd = s.rstd2.data(), .R = T, .C = C});
+  // Attention sub-block: x_mid = x_in + wo(attn(rope(q), rope(k), v)).
+  std::vector<float> datt(s.att.size()), dq(s.q.size()), dk(s.k.size()), dv(s.v.size());
+  L.wo.Backward(datt.data(), dx, s.att.data(), T, false);
+  AttentionBackward({.dq = dq.data(), .dk = dk.data(), .dv = dv.data(), .dout = datt.data(), .out = s.att.data(),
+                     .lse = s.lse.data(), .fwd = AttnShape(c, s, pos, T)});
+  RopeBackward(dq.data(), pos, T, c.n_head, c.rope);
+  RopeBackward(dk.data(), pos, T, c.n_head_kv, c.rope);
+  RmsNormForward(xn.data(), scratch_rstd.data(), s.x_in.data(), L.attn_norm.f32(), T, C, c.rms_eps);
+  L.wq.Backward(dxn.data(), dq.data(), xn.data(), T, false);
+  L.wk.Backward(dxn.data(), dk.data(), xn.data(), T, true);
+  L.wv.Backward(dxn.data(), dv.data(), xn.data(), T, true);
+  RmsNormBackward({.dx = dx, .dw = L.attn_norm.grad(), .dy = dxn.data(), .x = s.x_in.data(),
+                   .w = L.attn_norm.f32(), .rstd = s.rstd1.data(), .R = T, .C = C});
+}
+
+}  // namespace lm::train
