@@ -48,6 +48,7 @@ void RegisterBench(CLI::App& app, int& exit_code) {
     ModelOptions model;
     std::string prompts = "512,2048", gens = "128", depths = "0", output = "json";
     int reps = 3;
+    KvCacheType kv_type = KvCacheType::kF16;
   };
   auto o = std::make_shared<Opts>();
   AddModelOptions(*cmd, o->model);
@@ -55,6 +56,7 @@ void RegisterBench(CLI::App& app, int& exit_code) {
   cmd->add_option("-n,--n-gen", o->gens, "decode lengths, comma-separated (0 = none)")->capture_default_str();
   cmd->add_option("-d,--n-depth", o->depths, "context depths before each test")->capture_default_str();
   cmd->add_option("-r,--repetitions", o->reps, "repetitions per test")->capture_default_str()->check(CLI::Range(1, 1000));
+  AddKvTypeOption(*cmd, o->kv_type);
   cmd->add_option("-o,--output", o->output, "json or md")->capture_default_str()->check(CLI::IsMember({"json", "md"}));
   cmd->callback([&exit_code, o] {
     auto loaded = LoadForCli(o->model);
@@ -76,7 +78,7 @@ void RegisterBench(CLI::App& app, int& exit_code) {
         if (p <= 0) continue;
         TestResult r{.n_prompt = p, .n_depth = d};
         for (int rep = 0; rep < o->reps; ++rep) {
-          auto session = NewDenseSession(model, d + p);
+          auto session = NewDenseSession(model, d + p, o->kv_type);
           if (d > 0) {
             if (auto s = session->Prefill(random_tokens(d)); !s.ok()) {
               exit_code = Fail(s);
@@ -97,7 +99,7 @@ void RegisterBench(CLI::App& app, int& exit_code) {
         if (n <= 0) continue;
         TestResult r{.n_gen = n, .n_depth = d};
         for (int rep = 0; rep < o->reps; ++rep) {
-          auto session = NewDenseSession(model, d + n + 1);
+          auto session = NewDenseSession(model, d + n + 1, o->kv_type);
           if (auto s = session->Prefill(random_tokens(d > 0 ? d : 1)); !s.ok()) {
             exit_code = Fail(s);
             return;

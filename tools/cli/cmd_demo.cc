@@ -1,8 +1,10 @@
 // `longmem demo`: the README's main job. Loads the default model, answers a question through the chat
-// template, and measures perplexity and speed on a long public-domain text.
+// template, measures perplexity and speed on a long public-domain text, then hides a needle in real text
+// twice as long as the model's window and asks dense attention and ReAttention (LongCache) to find it.
 #include <cstdio>
 
 #include "common.h"
+#include "eval/niah/demo.h"
 #include "eval/perplexity.h"
 #include "runtime/generator.h"
 #include "tokenizer/chat_template.h"
@@ -17,6 +19,8 @@ void RegisterDemo(CLI::App& app, int& exit_code) {
     std::string file;
     int64_t ctx = 1024;
     int64_t chunks = 4;
+    int64_t long_length = 0;
+    bool skip_long = false;
   };
   auto o = std::make_shared<Opts>();
   AddModelOptions(*cmd, o->model);
@@ -24,6 +28,9 @@ void RegisterDemo(CLI::App& app, int& exit_code) {
   cmd->add_option("-f,--file", o->file, "long text for perplexity (default: data/kjv.txt)");
   cmd->add_option("-c,--ctx", o->ctx, "perplexity window")->capture_default_str()->check(CLI::Range(16, 1 << 20));
   cmd->add_option("--chunks", o->chunks, "perplexity windows")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--long-length", o->long_length, "tokens of the long-memory test (default: twice the window)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 22));
+  cmd->add_flag("--skip-long", o->skip_long, "skip the long-memory part (it takes a few minutes on 2 cores)");
   cmd->callback([&exit_code, o] {
     std::printf("== longmem demo ==\n");
     const double t0 = NowSeconds();
@@ -86,6 +93,27 @@ void RegisterDemo(CLI::App& app, int& exit_code) {
                 r->ppl * r->nll_stderr, static_cast<long long>(r->n_windows), static_cast<long long>(o->ctx),
                 r->tokens_per_second);
     std::printf("peak RSS: %s\n", HumanBytes(PeakRssBytes()).c_str());
+    if (o->skip_long) return;
+
+    // Long memory: the same needle in the same real text, read by each strategy.
+    niah::PasskeyDemoOptions long_options{.length = o->long_length};
+    long_options.print = [](const std::string& line) { std::printf("  %s\n", line.c_str()); std::fflush(stdout); };
+    std::printf("\nlong memory: a needle at half depth in %lld tokens of %s (the model's window is %lld)\n",
+                static_cast<long long>(o->long_length > 0 ? o->long_length : 2 * model->config().n_ctx_train),
+                path.c_str(), static_cast<long long>(model->config().n_ctx_train));
+    auto rows = niah::RunPasskeyDemo(model, tok, *text, long_options);
+    if (!rows.ok()) {
+      exit_code = Fail(rows.status());
+      return;
+    }
+    std::printf("\n  %-64s %-8s %-12s %-10s %s\n", "strategy", "found", "KV memory", "time", "answer");
+    for (const auto& row : *rows) {
+      std::string answer = row.cell.response.substr(0, 40);
+      for (char& ch : answer) ch = ch == '\n' ? ' ' : ch;
+      std::printf("  %-64s %-8s %-12s %7.1f s  %s (expected %s)\n", row.strategy.substr(0, 64).c_str(),
+                  row.cell.score > 0.5 ? "yes" : "no", HumanBytes(row.cell.kv_bytes).c_str(),
+                  row.cell.prefill_seconds + row.cell.decode_seconds, answer.c_str(), row.cell.expected.c_str());
+    }
   });
 }
 

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "common.h"
+#include "memory_options.h"
 #include "runtime/generator.h"
 #include "sampling_options.h"
 #include "tokenizer/chat_template.h"
@@ -16,6 +17,8 @@ void RegisterGenerate(CLI::App& app, int& exit_code) {
     int64_t n = 128;
     int64_t ctx = 0;
     bool chat = false;
+    KvCacheType kv_type = KvCacheType::kF16;
+    MemoryCliOptions memory;
     SamplingParams sampling;
   };
   auto o = std::make_shared<Opts>();
@@ -24,6 +27,8 @@ void RegisterGenerate(CLI::App& app, int& exit_code) {
   cmd->add_option("-n,--n-predict", o->n, "tokens to generate")->capture_default_str()->check(CLI::Range(0, 1 << 20));
   cmd->add_option("-c,--ctx", o->ctx, "context size in tokens (default: the model's window)");
   cmd->add_flag("--chat", o->chat, "wrap the prompt as a user message in the model's chat template");
+  AddKvTypeOption(*cmd, o->kv_type);
+  AddMemoryOptions(*cmd, o->memory);
   AddSamplingOptions(*cmd, o->sampling);
   cmd->callback([&exit_code, o] {
     auto loaded = LoadForCli(o->model);
@@ -43,12 +48,21 @@ void RegisterGenerate(CLI::App& app, int& exit_code) {
     }
     const auto ids = tok.Encode(text);
     const int64_t ctx = o->ctx > 0 ? o->ctx : loaded->model->config().n_ctx_train;
-    if (static_cast<int64_t>(ids.size()) + o->n > ctx) {
+    MemoryOptions mo = o->memory.ToOptions();
+    mo.dense_kv_type = o->kv_type;
+    if (mo.kind == "dense") mo.n_ctx = ctx;
+    // Only the dense cache is bounded by --ctx; the other strategies read past the window by design.
+    if (mo.kind == "dense" && static_cast<int64_t>(ids.size()) + o->n > ctx) {
       exit_code = Fail(OutOfRange(StrCat("prompt of ", ids.size(), " tokens + ", o->n, " to generate exceeds the ",
                                          ctx, "-token context; hint: shorten the prompt, lower -n or raise --ctx")));
       return;
     }
-    auto session = NewDenseSession(loaded->model, ctx);
+    auto memory = MakeMemory(mo, loaded->model->config());
+    if (!memory.ok()) {
+      exit_code = Fail(memory.status());
+      return;
+    }
+    auto session = std::make_unique<Session>(loaded->model, std::move(*memory));
     GenerateOptions go{.max_tokens = o->n, .sampling = o->sampling};
     auto stats = Generate(*session, tok, ids, go, [](int32_t, std::string_view piece) {
       std::fwrite(piece.data(), 1, piece.size(), stdout);

@@ -3,6 +3,7 @@
 
 #include "common.h"
 #include "eval/perplexity.h"
+#include "memory_options.h"
 
 namespace lm::cli {
 
@@ -15,6 +16,8 @@ void RegisterPpl(CLI::App& app, int& exit_code) {
     int64_t chunks = -1;
     int64_t batch = 512;
     bool json = false;
+    KvCacheType kv_type = KvCacheType::kF16;
+    MemoryCliOptions memory;
   };
   auto o = std::make_shared<Opts>();
   AddModelOptions(*cmd, o->model);
@@ -23,6 +26,8 @@ void RegisterPpl(CLI::App& app, int& exit_code) {
   cmd->add_option("--chunks", o->chunks, "windows to evaluate (-1: all)")->capture_default_str();
   cmd->add_option("-b,--batch", o->batch, "prefill micro-batch")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_flag("--json", o->json, "print the result as JSON");
+  AddKvTypeOption(*cmd, o->kv_type);
+  AddMemoryOptions(*cmd, o->memory);
   cmd->callback([&exit_code, o] {
     const std::string path = o->file.empty() ? DefaultTextPath() : o->file;
     auto text = ReadTextFile(path);
@@ -37,10 +42,21 @@ void RegisterPpl(CLI::App& app, int& exit_code) {
     }
     const Tokenizer& tok = *loaded->tokenizer;
     const double t0 = NowSeconds();
+    MemoryOptions mo = o->memory.ToOptions();
+    mo.dense_kv_type = o->kv_type;
+    if (mo.kind == "dense") mo.n_ctx = o->ctx;
+    if (auto d = DescribeMemory(mo, loaded->model->config()); !d.ok()) {  // bad options fail before tokenising
+      exit_code = Fail(d.status());
+      return;
+    }
     const auto ids = tok.Encode(*text, {.add_bos = true, .parse_special = false});
     std::fprintf(stderr, "tokenized %s: %zu tokens in %.2f s\n", path.c_str(), ids.size(), NowSeconds() - t0);
     PerplexityOptions po{.n_ctx = o->ctx, .max_windows = o->chunks, .batch = o->batch,
-                         .bos_id = tok.vocab().add_bos ? tok.bos() : -1};
+                         .bos_id = tok.vocab().add_bos ? tok.bos() : -1, .kv_type = o->kv_type};
+    if (mo.kind != "dense") {
+      auto model = loaded->model;
+      po.make_memory = [mo, model] { return MakeMemory(mo, model->config()); };
+    }
     const double start = NowSeconds();
     po.on_progress = [start](int64_t done, int64_t total, double ppl) {
       const double el = NowSeconds() - start;

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "core/log.h"
@@ -40,6 +41,12 @@ void AddModelOptions(CLI::App& app, ModelOptions& o) {
   app.add_option("-m,--model", o.model, "GGUF file or Hugging Face folder (default: the bundled SmolLM2-135M)");
   app.add_option("-t,--threads", o.threads, "worker threads (default: all cores)")->check(CLI::Range(0, 1024));
   app.add_flag("-v,--verbose", o.verbose, "log loading details");
+}
+
+void AddKvTypeOption(CLI::App& app, KvCacheType& kv_type) {
+  const std::map<std::string, KvCacheType> names{{"f16", KvCacheType::kF16}, {"f32", KvCacheType::kF32}};
+  app.add_option("--kv-type", kv_type, "KV cache element type: f16 (default, half the memory traffic) or f32")
+      ->transform(CLI::CheckedTransformer(names));
 }
 
 Result<LoadedModel> LoadForCli(const ModelOptions& o) {

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/status.h"
+#include "memory/kv_cache_type.h"
 #include "runtime/loader.h"
 
 namespace lm::cli {
@@ -19,6 +20,8 @@ struct ModelOptions {
 };
 
 void AddModelOptions(CLI::App& app, ModelOptions& o);
+// --kv-type f16|f32: element type of the dense KV cache.
+void AddKvTypeOption(CLI::App& app, KvCacheType& kv_type);
 // Applies --threads/--verbose and loads the model; prints the error and returns it on failure.
 Result<LoadedModel> LoadForCli(const ModelOptions& o);
 
@@ -44,5 +47,6 @@ void RegisterChat(CLI::App& app, int& exit_code);
 void RegisterPpl(CLI::App& app, int& exit_code);
 void RegisterBench(CLI::App& app, int& exit_code);
 void RegisterDemo(CLI::App& app, int& exit_code);
+void RegisterTrain(CLI::App& app, int& exit_code);
 
 }  // namespace lm::cli

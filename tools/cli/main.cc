@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "common.h"
+#include "long_commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"longmem: long-term memory for language models"};
@@ -14,6 +15,9 @@ int main(int argc, char** argv) {
   lm::cli::RegisterPpl(app, exit_code);
   lm::cli::RegisterBench(app, exit_code);
   lm::cli::RegisterDemo(app, exit_code);
+  lm::cli::RegisterTrain(app, exit_code);
+  lm::cli::RegisterNiah(app, exit_code);
+  lm::cli::RegisterCalibrateHeads(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

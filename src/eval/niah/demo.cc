@@ -1,0 +1,41 @@
+// Passkey demo: same prompt through several memories.
+#include "eval/niah/demo.h"
+
+#include <cstdio>
+
+namespace lm::niah {
+
+Result<std::vector<PasskeyDemoRow>> RunPasskeyDemo(std::shared_ptr<const Model> model, const Tokenizer& tok,
+                                                   const std::string& haystack_text, const PasskeyDemoOptions& o) {
+  const ModelConfig& c = model->config();
+  const int64_t length = o.length > 0 ? o.length : 2 * c.n_ctx_train;
+  std::vector<MemoryOptions> strategies = o.strategies;
+  if (strategies.empty()) {
+    strategies.push_back({.kind = "dense", .n_ctx = length + 64});  // sized to the prompt: past its window
+    strategies.push_back({.kind = "reattention"});
+  }
+  for (const auto& s : strategies) LM_RETURN_IF_ERROR(DescribeMemory(s, c).status());  // fail before work
+  auto hay = MakeHaystack(tok, haystack_text, static_cast<size_t>(length) * 8 + (1 << 20));
+  if (!hay.ok()) return hay.status();
+  std::vector<PasskeyDemoRow> rows;
+  for (const auto& s : strategies) {
+    PasskeyDemoRow row{.strategy = *DescribeMemory(s, c)};
+    if (o.print) o.print(StrCat("running ", row.strategy, " on ", length, " tokens ..."));
+    auto cell = RunCell(
+        model, tok, *hay, [&] { return MakeMemory(s, c); }, o.task, length, o.depth, 0, o.seed, o.batch);
+    if (!cell.ok()) return cell.status();
+    row.cell = *cell;
+    if (o.print) {
+      char buf[256];
+      std::snprintf(buf, sizeof(buf), "  answer '%s' (expected %s) %s | KV %.1f MiB | prefill %.1f s, decode %.1f s",
+                    row.cell.response.c_str(), row.cell.expected.c_str(), row.cell.score > 0 ? "CORRECT" : "wrong",
+                    static_cast<double>(row.cell.kv_bytes) / (1 << 20), row.cell.prefill_seconds,
+                    row.cell.decode_seconds);
+      o.print(buf);
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace lm::niah

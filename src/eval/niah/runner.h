@@ -1,0 +1,58 @@
+// Needle-in-a-haystack grid: lengths x depths x trials for one memory strategy. Each cell builds its
+// prompt from a seed derived from (seed, task, length, depth, trial) only, so every strategy sees the same
+// prompts; runs prefill + greedy decoding; scores exactly. Finished cells are appended to a JSONL file as
+// they complete, and cells already there (same strategy description, task, seed) are skipped on restart.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "eval/niah/prompt.h"
+#include "eval/niah/task.h"
+#include "memory/memory.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace lm::niah {
+
+struct CellResult {
+  int64_t length = 0;
+  double depth = 0;
+  int64_t trial = 0;
+  double score = 0;  // 0..1
+  std::string response, expected;
+  int64_t n_prompt = 0;
+  double prefill_seconds = 0, decode_seconds = 0;
+  int64_t n_generated = 0;
+  uint64_t kv_bytes = 0;
+  bool resumed = false;  // read back from the JSONL file rather than run now
+};
+
+struct GridOptions {
+  std::vector<int64_t> lengths;
+  std::vector<double> depths;
+  int64_t trials = 1;
+  TaskKind task = TaskKind::kPasskey;
+  uint32_t seed = 1234;
+  std::string strategy;    // label recorded with each cell (the resolved memory description)
+  std::string jsonl_path;  // empty: no resume file
+  int64_t batch = 512;
+  // After each cell: (cells done, total, the cell).
+  std::function<void(int64_t, int64_t, const CellResult&)> on_cell;
+};
+
+using MemoryMaker = std::function<Result<std::unique_ptr<Memory>>()>;
+
+// One prompt through one memory: prefill, greedy decode until the answer ends, score.
+Result<CellResult> RunCell(std::shared_ptr<const Model> model, const Tokenizer& tok, const Haystack& hay,
+                           const MemoryMaker& make_memory, TaskKind task, int64_t length, double depth, int64_t trial,
+                           uint32_t seed, int64_t batch);
+
+Result<std::vector<CellResult>> RunGrid(std::shared_ptr<const Model> model, const Tokenizer& tok, const Haystack& hay,
+                                        const MemoryMaker& make_memory, const GridOptions& options);
+
+}  // namespace lm::niah

@@ -1,0 +1,84 @@
+// TopKScorer: blocked sgemm + running top-k, split into tasks, segment results merged per row.
+#include "memory/reattention/scorer.h"
+
+#include <algorithm>
+
+#include "backend/cpu/blas.h"
+#include "core/thread_pool.h"
+#include "memory/reattention/selection.h"
+
+namespace lm::reattention {
+
+namespace {
+constexpr int64_t kRowBlock = 64;    // query rows per sgemm
+constexpr int64_t kKeyBlock = 1024;  // keys per sgemm: 64 x 1024 scores = 256 KiB, stays in L2
+constexpr int64_t kMinSegKeys = 4096;
+}  // namespace
+
+void TopKScorer::Run(std::span<const ScoreJob> jobs, int64_t head_dim, int64_t k) {
+  ThreadPool& pool = GlobalPool();
+  const int n_threads = pool.n_threads();
+  if (static_cast<int>(scratch_.size()) < n_threads) scratch_.resize(static_cast<size_t>(n_threads));
+  int64_t total_rows = 0, row_tasks = 0, max_keys = 0;
+  row_offset_.resize(jobs.size());
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    row_offset_[j] = total_rows;
+    total_rows += jobs[j].n_rows;
+    row_tasks += (jobs[j].n_rows + kRowBlock - 1) / kRowBlock;
+    max_keys = std::max(max_keys, jobs[j].n_keys);
+  }
+  // Enough tasks for every thread twice over; split keys only when rows alone do not provide them.
+  int64_t n_seg = 1;
+  if (row_tasks < 2 * n_threads)
+    n_seg = std::max<int64_t>(1, std::min((2 * n_threads + row_tasks - 1) / row_tasks, max_keys / kMinSegKeys));
+  tasks_.clear();
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const int64_t seg_len = (jobs[j].n_keys + n_seg - 1) / n_seg;
+    for (int64_t r0 = 0; r0 < jobs[j].n_rows; r0 += kRowBlock)
+      for (int64_t s = 0; s < n_seg; ++s) {
+        const int64_t key0 = std::min(jobs[j].n_keys, s * seg_len);
+        tasks_.push_back({static_cast<int32_t>(j), static_cast<int32_t>(r0),
+                          static_cast<int32_t>(std::min(kRowBlock, jobs[j].n_rows - r0)), static_cast<int32_t>(s), key0,
+                          std::min(seg_len, jobs[j].n_keys - key0)});
+      }
+  }
+  seg_s_.resize(static_cast<size_t>(n_seg * total_rows * k));
+  seg_i_.resize(seg_s_.size());
+  pool.ParallelFor(static_cast<int64_t>(tasks_.size()), [&](int64_t t0, int64_t t1, int tid) {
+    auto& buf = scratch_[static_cast<size_t>(tid)];
+    buf.resize(static_cast<size_t>(kRowBlock * kKeyBlock));
+    for (int64_t t = t0; t < t1; ++t) {
+      const Task& task = tasks_[static_cast<size_t>(t)];
+      const ScoreJob& job = jobs[static_cast<size_t>(task.job)];
+      const int64_t base = (task.seg * total_rows + row_offset_[static_cast<size_t>(task.job)] + task.row0) * k;
+      float* bs = seg_s_.data() + base;
+      int32_t* bi = seg_i_.data() + base;
+      for (int64_t r = 0; r < task.n_rows; ++r) ResetTopK(bs + r * k, bi + r * k, k);
+      for (int64_t j0 = task.key0; j0 < task.key0 + task.n_keys; j0 += kKeyBlock) {
+        const int64_t nk = std::min(kKeyBlock, task.key0 + task.n_keys - j0);
+        SgemmNT(task.n_rows, nk, head_dim, job.q + task.row0 * head_dim, job.keys + j0 * head_dim, buf.data());
+        for (int64_t r = 0; r < task.n_rows; ++r)
+          PushTopK(bs + r * k, bi + r * k, k, buf.data() + r * nk, nk, static_cast<int32_t>(j0));
+      }
+    }
+  });
+  // Merge segments in key order, so ties still go to the earlier key.
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    for (int64_t r = 0; r < jobs[j].n_rows; ++r) {
+      float* out_s = jobs[j].best_s + r * k;
+      int32_t* out_i = jobs[j].best_i + r * k;
+      ResetTopK(out_s, out_i, k);
+      for (int64_t s = 0; s < n_seg; ++s) {
+        const int64_t base = (s * total_rows + row_offset_[j] + r) * k;
+        for (int64_t e = 0; e < k; ++e) {
+          const int32_t idx = seg_i_[static_cast<size_t>(base + e)];
+          if (idx < 0) break;
+          // Insert one (score, index): PushTopK over a single element with idx0 = idx.
+          PushTopK(out_s, out_i, k, &seg_s_[static_cast<size_t>(base + e)], 1, idx);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace lm::reattention

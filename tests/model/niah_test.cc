@@ -1,0 +1,132 @@
+// Needle-in-a-haystack harness: task scoring, prompt building with the SmolLM2 tokenizer (exact length,
+// needles at line starts, chat template), and a resumable grid on a tiny random model.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "eval/niah/report.h"
+#include "eval/niah/runner.h"
+#include "io/gguf_reader.h"
+#include "memory/memory_factory.h"
+#include "model/model.h"
+#include "model/tiny_model.h"
+#include "test_util.h"
+#include "tokenizer/tokenizer.h"
+
+namespace lm::niah {
+namespace {
+
+std::unique_ptr<Tokenizer> SmolTokenizer() {
+  auto file = gguf::GgufFile::Open(test::DefaultModelPath());
+  if (!file.ok()) return nullptr;
+  auto vocab = VocabFromGguf(**file);
+  if (!vocab.ok()) return nullptr;
+  auto tok = Tokenizer::Create(std::move(vocab).value());
+  return tok.ok() ? std::move(tok).value() : nullptr;
+}
+
+std::string Text() {
+  std::string t;
+  for (int i = 0; i < 400; ++i)
+    t += "Ge1:" + std::to_string(i) + " And the evening and the morning were day number " + std::to_string(i) + ".\n";
+  return t;
+}
+
+TEST(NiahTask, ScoringIsExact) {
+  std::mt19937 rng(1);
+  auto pk = MakeTask(TaskKind::kPasskey, 0.5, rng);
+  EXPECT_EQ(ScoreResponse(TaskKind::kPasskey, pk, " " + pk.answers[0] + ". Remember"), 1.0);
+  EXPECT_EQ(ScoreResponse(TaskKind::kPasskey, pk, " 1" + pk.answers[0]), 0.0);  // first integer must match
+  EXPECT_EQ(ScoreResponse(TaskKind::kPasskey, pk, " none"), 0.0);
+  auto mv = MakeTask(TaskKind::kMultiValue, 0.5, rng);
+  ASSERT_EQ(mv.answers.size(), 4u);
+  EXPECT_EQ(ScoreResponse(TaskKind::kMultiValue, mv, mv.answers[0] + ", " + mv.answers[2]), 0.5);
+  auto mk = MakeTask(TaskKind::kMultiKey, 0.5, rng);
+  EXPECT_EQ(mk.needles.size(), 4u);
+  EXPECT_NE(mk.needles[0].text.find(mk.answers[0]), std::string::npos);
+}
+
+TEST(NiahPrompt, ExactLengthNeedlesAtLineStartsChatTemplate) {
+  auto tok = SmolTokenizer();
+  if (!tok) GTEST_SKIP() << "default model missing; run scripts/setup.sh";
+  auto hay = MakeHaystack(*tok, Text(), 1 << 20);
+  ASSERT_TRUE(hay.ok());
+  std::mt19937 rng(5);
+  for (auto kind : {TaskKind::kPasskey, TaskKind::kMultiKey}) {
+    const auto task = MakeTask(kind, 0.5, rng);
+    auto p = BuildPrompt(*tok, *hay, task, 1500, 777);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    ASSERT_EQ(p->tokens.size(), 1500u);
+    const std::string text = tok->Decode(p->tokens);
+    EXPECT_NE(text.find("<|im_start|>user"), std::string::npos);
+    EXPECT_NE(text.find("\n" + task.needles[0].text + "\n"), std::string::npos) << "needle on its own line";
+    EXPECT_EQ(text.substr(text.size() - task.answer_prefix.size()), task.answer_prefix);
+    const double at = static_cast<double>(p->needle_at[0]) / 1500.0;
+    EXPECT_NEAR(at, 0.5, 0.1);
+  }
+  EXPECT_FALSE(BuildPrompt(*tok, *hay, MakeTask(TaskKind::kPasskey, 0.5, rng), 80, 0).ok());  // too short
+}
+
+TEST(NiahReport, SummaryTableJsonSvg) {
+  GridOptions o{.lengths = {1000, 2000}, .depths = {0.25, 0.75}, .trials = 2, .strategy = "s"};
+  std::vector<CellResult> cells;
+  for (int64_t l : o.lengths)
+    for (double d : o.depths)
+      for (int64_t t = 0; t < 2; ++t)
+        cells.push_back({.length = l, .depth = d, .trial = t, .score = l == 1000 ? 1.0 : 0.5});
+  const auto s = Summarize(o, cells);
+  EXPECT_DOUBLE_EQ(s.accuracy, 0.75);
+  EXPECT_DOUBLE_EQ(s.length_accuracy[0], 1.0);
+  EXPECT_NE(FormatTable(s).find("accuracy 75.0%"), std::string::npos);
+  EXPECT_NE(HeatmapSvg(s).find("<svg"), std::string::npos);
+  EXPECT_NE(SummaryJson(s, cells).find("\"accuracy\": 0.75"), std::string::npos);
+}
+
+TEST(NiahGrid, RunsAndResumesFromTheLog) {
+  auto tok = SmolTokenizer();
+  if (!tok) GTEST_SKIP() << "default model missing; run scripts/setup.sh";
+  // A tiny random model with SmolLM2's vocabulary size, so the real tokenizer's ids are valid.
+  test::TinySpec spec;
+  spec.n_vocab = tok->n_vocab();
+  spec.n_ctx = 1024;
+  auto file = test::BuildTinyModel(spec);
+  auto model = LoadModelFromGguf(*file);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto hay = MakeHaystack(*tok, Text(), 1 << 20);
+  ASSERT_TRUE(hay.ok());
+  const std::string log =
+      (std::filesystem::temp_directory_path() / ("lm-niah-resume-test-" + std::to_string(::getpid()) + ".jsonl"))
+          .string();
+  std::filesystem::remove(log);
+  GridOptions o{.lengths = {300},
+                .depths = {0.2, 0.8},
+                .trials = 2,
+                .strategy = "streaming-test",
+                .jsonl_path = log,
+                .batch = 64};
+  const ModelConfig cfg = (*model)->config();
+  MemoryMaker make = [&] { return MakeMemory({.kind = "streaming", .window = 128}, cfg); };
+  auto first = RunGrid(*model, *tok, *hay, make, o);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->size(), 4u);
+  for (const auto& c : *first) {
+    EXPECT_FALSE(c.resumed);
+    EXPECT_EQ(c.n_prompt, 300);
+    EXPECT_GT(c.kv_bytes, 0u);
+  }
+  // A line cut by an interruption is ignored; the four finished cells are not run again.
+  { std::ofstream(log, std::ios::app) << "{\"strategy\": \"streaming-te"; }
+  auto second = RunGrid(*model, *tok, *hay, make, o);
+  ASSERT_TRUE(second.ok());
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_TRUE((*second)[i].resumed);
+    EXPECT_EQ((*second)[i].response, (*first)[i].response);
+  }
+  std::filesystem::remove(log);
+}
+
+}  // namespace
+}  // namespace lm::niah
