@@ -4,10 +4,8 @@
 // once per call, not once per query head. Each task leaves a partial softmax state (max, sum, acc); the
 // caller merges them. Also holds the f32 -> f16 row conversion used when writing an f16 cache.
 
-// Only the targets this project runs on (plus the mandatory portable baseline): fewer copies to compile.
-#ifndef HWY_DISABLED_TARGETS
-#define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SSE4)
-#endif
+// The project-wide Highway target set (see that header for why every TU must share it).
+#include "backend/cpu/hwy_targets.h"
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "ops/attention_decode_cpu.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

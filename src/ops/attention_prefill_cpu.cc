@@ -6,9 +6,8 @@
 // Causal: key blocks entirely in the future of the whole tile are skipped; blocks entirely in its past
 // skip the mask. Tasks are handed out largest first from a shared counter (later tiles see more keys).
 
-#ifndef HWY_DISABLED_TARGETS
-#define HWY_DISABLED_TARGETS (HWY_SSSE3 | HWY_SSE4)
-#endif
+// The project-wide Highway target set (see that header for why every TU must share it).
+#include "backend/cpu/hwy_targets.h"
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "ops/attention_prefill_cpu.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep

@@ -3,6 +3,9 @@
 // baseline (scalar) as the portable fallback. SSSE3/SSE4 and plain AVX3 (Skylake-X, which then runs the
 // AVX2 code) are left out. Include before any Highway header, in every dispatched TU.
 // (Highway 1.0.3 ignores a user-defined HWY_TARGETS; HWY_DISABLED_TARGETS is its knob.)
+// Every dispatched TU in the project must include this same set: Highway's chosen target is one process-wide
+// value, set by whichever TU dispatches first, and a TU compiled without that target has a null entry in its
+// dispatch table. Two sets once crashed the sanitizer build depending on which op ran first.
 #pragma once
 
 #ifndef HWY_DISABLED_TARGETS

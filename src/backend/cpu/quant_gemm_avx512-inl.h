@@ -54,7 +54,8 @@ HWY_INLINE void DecodeRows(const QuantGemmArgs& a, int64_t r0) {
   for (; b + 2 <= nb; b += 2) {
     const __m512i x = _mm512_loadu_si512(xq + 32 * b);
     const __m512 dx = Spread2(a.x.d + b);
-    const __m128 sx = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(a.x.s + b)));  // [s_b, s_b+1, 0, 0]
+    // [s_b, s_b+1, 0, 0], unaligned-safe.
+    const __m128 sx = _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(a.x.s + b)));
     for (int r = 0; r < R; ++r) {
       // The same place kPrefetchRows rows on: the weight stream is the bottleneck at T = 1, and software
       // prefetch keeps more misses in flight than the hardware streams do.

@@ -45,7 +45,8 @@ HWY_INLINE __m512 Spread02(__m128 v) {
 }
 // [p[0] ×8, p[1] ×8] for two consecutive floats (activation scales of blocks b, b+1).
 HWY_INLINE __m512 Spread2(const float* p) {
-  const __m128 v = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(p)));
+  // _mm_loadl_epi64 is the unaligned 8-byte load; _mm_load_sd through a double* would be UB at 4-byte alignment.
+  const __m128 v = _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
   return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
                                _mm512_castps128_ps512(v));
 }
