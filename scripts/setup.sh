@@ -8,7 +8,7 @@ ROOT=$(pwd)
 
 APT_PACKAGES=(build-essential cmake pkg-config ccache python3 python3-pip unzip
   libopenblas-dev libhwy-dev libpcre2-dev nlohmann-json3-dev libcli11-dev
-  libgtest-dev libgmock-dev libbenchmark-dev bible-kjv)
+  libgtest-dev libgmock-dev libbenchmark-dev bible-kjv libfaiss-dev)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -1,6 +1,8 @@
 // Llama-family blocks: pre-norm attention (GQA, RoPE via Memory) and SwiGLU MLP, residual adds.
 #include "model/forward.h"
 
+#include <algorithm>
+
 #include "ops/activations.h"
 #include "ops/embedding.h"
 #include "ops/matmul.h"
@@ -30,7 +32,7 @@ MemoryGeometry GeometryOf(const ModelConfig& c) {
 }
 
 Status ForwardHidden(const Model& model, Memory& memory, std::span<const int32_t> tokens,
-                     std::span<const int32_t> pos, ForwardScratch& s) {
+                     std::span<const int32_t> pos, ForwardScratch& s, const ForwardTaps* taps) {
   const ModelConfig& c = model.config();
   const ModelWeights& w = model.weights();
   const int64_t T = static_cast<int64_t>(tokens.size());
@@ -45,6 +47,8 @@ Status ForwardHidden(const Model& model, Memory& memory, std::span<const int32_t
   s.Ensure(c, T);
   const int64_t C = c.n_embd;
   ops::EmbeddingLookup(w.token_embd, tokens.data(), T, s.x.data());
+  float* hs = taps ? taps->hidden_states : nullptr;
+  if (hs) std::copy(s.x.begin(), s.x.begin() + T * C, hs);
 
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const LayerWeights& lw = w.layers[static_cast<size_t>(l)];
@@ -56,6 +60,10 @@ Status ForwardHidden(const Model& model, Memory& memory, std::span<const int32_t
         {&lw.wk, s.k.data(), lw.bk.empty() ? nullptr : lw.bk.data<float>()},
         {&lw.wv, s.v.data(), lw.bv.empty() ? nullptr : lw.bv.data<float>()}};
     ops::MatMulMulti(s.xn.data(), qkv, T);
+    if (taps && taps->kv_layer == l) {  // before Attend, which may rotate k in place
+      std::copy(s.k.begin(), s.k.begin() + T * c.kv_dim(), taps->k);
+      std::copy(s.v.begin(), s.v.begin() + T * c.kv_dim(), taps->v);
+    }
     AttendRequest req{.layer = static_cast<int>(l), .q = s.q.data(), .k = s.k.data(), .v = s.v.data(),
                       .pos = pos.data(), .n_tokens = T, .out = s.att.data()};
     LM_RETURN_IF_ERROR(memory.Attend(req));
@@ -68,8 +76,11 @@ Status ForwardHidden(const Model& model, Memory& memory, std::span<const int32_t
     ops::SwiGlu(s.gate.data(), s.up.data(), s.gate.data(), T * c.n_ff);
     ops::MatMul(s.gate.data(), lw.w_down, s.proj.data(), T);
     ops::AddInPlace(s.x.data(), s.proj.data(), T * C);
+    if (hs && l + 1 < c.n_layer) std::copy(s.x.begin(), s.x.begin() + T * C, hs + (l + 1) * T * C);
   }
   ops::RmsNorm(s.x.data(), w.output_norm.data<float>(), s.hidden.data(), T, C, c.rms_eps);
+  if (hs) std::copy(s.hidden.begin(), s.hidden.begin() + T * C, hs + c.n_layer * T * C);
+  if (taps && taps->final_residual) std::copy(s.x.begin(), s.x.begin() + T * C, taps->final_residual);
   return OkStatus();
 }
 

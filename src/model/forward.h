@@ -27,10 +27,22 @@ struct ForwardScratch {
 
 MemoryGeometry GeometryOf(const ModelConfig& c);
 
+// Optional copies of intermediate states, for LongMem: its SideNet reads every hidden state of the frozen
+// backbone (cross-network residuals) and one layer's keys and values (the memory bank).
+struct ForwardTaps {
+  // [L+1, T, C]: H[0] = token embeddings, H[l] = output of block l-1 for l < L, H[L] = the final-normed
+  // state (the official LongMem hidden list ends after the final norm; spec longmem.md §2).
+  float* hidden_states = nullptr;
+  int64_t kv_layer = -1;  // block whose keys and values are copied (-1: none)
+  float* k = nullptr;     // [T, Hkv, D] that block's keys *before* RoPE (position-free memory)
+  float* v = nullptr;     // [T, Hkv, D]
+  float* final_residual = nullptr;  // [T, C] the last block's output before the final norm
+};
+
 // Runs every layer over tokens at absolute positions pos (equal lengths), storing K/V in memory.
 // On success scratch.hidden holds the final-normed hidden states [T, C]. Token ids are validated.
 Status ForwardHidden(const Model& model, Memory& memory, std::span<const int32_t> tokens,
-                     std::span<const int32_t> pos, ForwardScratch& scratch);
+                     std::span<const int32_t> pos, ForwardScratch& scratch, const ForwardTaps* taps = nullptr);
 
 // logits[n, V] = hidden[n, C] · outputᵀ.
 void ComputeLogits(const Model& model, const float* hidden, int64_t n, float* logits);

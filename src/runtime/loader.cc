@@ -44,6 +44,7 @@ Result<LoadedModel> LoadModelAndTokenizer(const std::string& path) {
   }
   out.model = *model;
   out.tokenizer = std::move(tok).value();
+  out.gguf = *file;
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "io/gguf_reader.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -13,6 +14,7 @@ namespace lm {
 struct LoadedModel {
   std::shared_ptr<const Model> model;
   std::shared_ptr<const Tokenizer> tokenizer;
+  std::shared_ptr<const gguf::GgufFile> gguf;  // the mapped file (GGUF models only; LongMem's SideNet reads it)
 };
 
 // `path`: a .gguf file, or a Hugging Face folder (config.json + *.safetensors + tokenizer.json).

@@ -16,8 +16,17 @@ constexpr const char* kMetaKey = "longmem.train";
 }
 
 Status SaveCheckpoint(const std::string& path, const TrainModel& model, const TrainState& st) {
+  return SaveCheckpoint(path, model.params(), model.Fingerprint(), st);
+}
+
+Result<TrainState> LoadCheckpoint(const std::string& path, TrainModel& model) {
+  return LoadCheckpoint(path, model.params(), model.Fingerprint());
+}
+
+Status SaveCheckpoint(const std::string& path, const ParamSet& params, const std::string& fingerprint,
+                      const TrainState& st) {
   SafetensorsWriter w;
-  for (const auto& p : model.params().all()) {
+  for (const auto& p : params.all()) {
     w.Add(p->name, DType::kF32, p->shape, p->value.data());
     if (!p->m.empty()) {
       w.Add(p->name + ".adam_m", DType::kF32, p->shape, p->m.data());
@@ -29,7 +38,7 @@ Status SaveCheckpoint(const std::string& path, const TrainModel& model, const Tr
   nlohmann::json meta = {
       {"format", "longmem-train-checkpoint"},
       {"version", kCheckpointVersion},
-      {"fingerprint", model.Fingerprint()},
+      {"fingerprint", fingerprint},
       {"step", st.step},
       {"seed", st.seed},
       {"data", {{"epoch", st.cursor.epoch}, {"index", st.cursor.index}, {"rng", st.cursor.rng_at_epoch}}},
@@ -40,7 +49,7 @@ Status SaveCheckpoint(const std::string& path, const TrainModel& model, const Tr
   return w.WriteFile(path);
 }
 
-Result<TrainState> LoadCheckpoint(const std::string& path, TrainModel& model) {
+Result<TrainState> LoadCheckpoint(const std::string& path, ParamSet& params, const std::string& fingerprint) {
   auto set = SafetensorsSet::Open(path);
   if (!set.ok()) return set.status();
   const auto& md = (*set)->metadata();
@@ -54,16 +63,16 @@ Result<TrainState> LoadCheckpoint(const std::string& path, TrainModel& model) {
     return Unsupported(StrCat("checkpoint: ", path, " is version ", meta.value("version", 0), ", this build reads ",
                               kCheckpointVersion));
   const std::string fp = meta.value("fingerprint", "");
-  if (fp != model.Fingerprint())
-    return InvalidArgument(StrCat("checkpoint: ", path, " was made for '", fp, "' but this run is '",
-                                  model.Fingerprint(), "'; hint: same -m and --trainable as the saved run, or a new --out"));
+  if (fp != fingerprint)
+    return InvalidArgument(StrCat("checkpoint: ", path, " was made for '", fp, "' but this run is '", fingerprint,
+                                  "'; hint: same -m and model options as the saved run, or a new --out"));
   // Validate every tensor before touching the model, so a bad file leaves it untouched.
   struct Copy {
     const SafetensorsTensorInfo* info;
     std::vector<float>* dst;
   };
   std::vector<Copy> copies;
-  for (const auto& p : model.params().all()) {
+  for (const auto& p : params.all()) {
     for (const char* suffix : {"", ".adam_m", ".adam_v"}) {
       const auto* info = (*set)->Find(p->name + suffix);
       if (!info) {

@@ -37,4 +37,10 @@ Status SaveCheckpoint(const std::string& path, const TrainModel& model, const Tr
 // a checkpoint of another model or trainable set (fingerprint mismatch), missing or mis-shaped tensors.
 Result<TrainState> LoadCheckpoint(const std::string& path, TrainModel& model);
 
+// The same for any parameter set (LongMem's SideNet): `fingerprint` names the model the parameters belong to
+// and must match on load.
+Status SaveCheckpoint(const std::string& path, const ParamSet& params, const std::string& fingerprint,
+                      const TrainState& state);
+Result<TrainState> LoadCheckpoint(const std::string& path, ParamSet& params, const std::string& fingerprint);
+
 }  // namespace lm::train

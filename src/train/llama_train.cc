@@ -47,7 +47,8 @@ Result<double> TrainModel::Run(std::span<const int32_t> tokens, std::span<const 
   std::vector<std::vector<float>> block_in(ckpt ? static_cast<size_t>(L) : 0);
   for (int64_t l = 0; l < L; ++l) {
     if (ckpt) block_in[static_cast<size_t>(l)].assign(x.begin(), x.end());
-    LayerForward({.layer = l, .pos = pos.data(), .T = T, .o = &o}, x.data(), acts[ckpt ? 0 : static_cast<size_t>(l)]);
+    BlockForward({.layer = &layers_[static_cast<size_t>(l)], .config = &c, .pos = pos.data(), .T = T, .o = &o},
+                 x.data(), acts[ckpt ? 0 : static_cast<size_t>(l)]);
   }
   uint64_t saved = 0;
   for (const auto& a : acts) saved += a.Bytes();
@@ -97,10 +98,13 @@ Result<double> TrainModel::Run(std::span<const int32_t> tokens, std::span<const 
       // Under MST the MLP recomputes its own chunks in backward, so the MLP forward can be skipped here;
       // without MST its saved gate/up activations are needed.
       const bool attention_only = MlpChunkRows(c, T, o) != 0;
-      LayerForward({.layer = l, .pos = pos.data(), .T = T, .o = &o, .attention_only = attention_only}, xin.data(), s);
+      BlockForward({.layer = &layers_[static_cast<size_t>(l)], .config = &c, .pos = pos.data(), .T = T, .o = &o,
+                    .attention_only = attention_only},
+                   xin.data(), s);
       std::vector<float>().swap(xin);
     }
-    LayerBackward({.layer = l, .pos = pos.data(), .T = T, .o = &o}, dx.data(), s);
+    BlockBackward({.layer = &layers_[static_cast<size_t>(l)], .config = &c, .pos = pos.data(), .T = T, .o = &o},
+                  dx.data(), s);
     if (!ckpt) std::vector<float>().swap(s.gu);  // release as we go: peak stays at the forward's
   }
   if (token_embd_.trainable()) EmbeddingBackward(token_embd_.grad(), dx.data(), tokens.data(), T, C);

@@ -13,33 +13,11 @@
 #include "core/status.h"
 #include "io/gguf_reader.h"
 #include "model/config.h"
+#include "train/block.h"
 #include "train/param.h"
 #include "train/trainable.h"
 
 namespace lm::train {
-
-// How a step is computed; none of these change the result beyond f32 rounding.
-struct ComputeOptions {
-  int64_t mlp_chunks = 0;   // MST mini-sequences for the MLP: 0 = off (save [T, I]), -1 = auto (chunks of C tokens)
-  int64_t head_chunks = 0;  // MST mini-sequences for LM head + CE: 0 = off ([T, V] logits), -1 = auto (mst.h)
-  bool checkpoint_layers = false;  // keep only each block's input; recompute the block in backward
-};
-
-// One block's weights; each is trainable or frozen as the spec declared.
-struct TrainLayer {
-  Weight attn_norm, ffn_norm;                    // [C]
-  Projection wq, wk, wv, wo, w_gate, w_up, w_down;
-  bool HasTrainable() const;
-};
-
-// What a block's backward needs. x_in and x_mid are the residual stream before each sub-block;
-// normalised inputs are recomputed from them and the saved rstd.
-struct LayerActs {
-  std::vector<float> x_in, rstd1, q, k, v, att, lse, x_mid, rstd2;
-  std::vector<float> gu;  // [2, T, I] gate/up pre-activations; empty under MST
-  void Resize(const ModelConfig& c, int64_t T, bool save_gu);
-  uint64_t Bytes() const;
-};
 
 // The optional trainable side module on a frozen backbone: x += down(silu(gate(n)) * up(n)), n = RmsNorm(x).
 struct SideModule {
@@ -55,8 +33,10 @@ int64_t CountTrainableElements(const ModelConfig& c, const TrainableSpec& spec);
 // Bytes of saved activations and scratch a step of T tokens needs under o (start-up memory check).
 uint64_t EstimateActivationBytes(const ModelConfig& c, int64_t T, const ComputeOptions& o);
 
-// MLP rows per mini-sequence under o (0 = whole sequence with saved activations).
-int64_t MlpChunkRows(const ModelConfig& c, int64_t T, const ComputeOptions& o);
+// A tensor of a GGUF file as a Weight: trainable → an f32 master (named param_name, default the tensor's
+// name) holding the dequantised stored values; frozen → the stored view (zero-copy, any dtype).
+Result<Weight> LoadWeight(const gguf::GgufFile& file, ParamSet& params, const std::string& name, const Shape& shape,
+                          bool trainable, bool decay, const std::string& param_name = "");
 
 class TrainModel {
  public:
@@ -82,18 +62,6 @@ class TrainModel {
 
  private:
   TrainModel() = default;
-  // One block call: which block, the positions [T], and whether only the attention half is wanted (the
-  // recomputation under checkpointing needs x_mid and the attention activations, not the MLP output).
-  struct BlockCall {
-    int64_t layer = 0;
-    const int32_t* pos = nullptr;
-    int64_t T = 0;
-    const ComputeOptions* o = nullptr;
-    bool attention_only = false;
-  };
-  void LayerForward(const BlockCall& b, float* x, LayerActs& s);
-  void LayerBackward(const BlockCall& b, float* dx, LayerActs& s);
-
   std::shared_ptr<const gguf::GgufFile> file_;
   ModelConfig config_;
   TrainableSpec spec_;

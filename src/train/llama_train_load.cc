@@ -26,7 +26,8 @@ struct Loader {
   }
 
   // Trainable: an f32 master holding the dequantised stored values. Frozen: the stored view.
-  Result<Weight> Get(const std::string& name, const Shape& shape, bool trainable, bool decay) const {
+  Result<Weight> Get(const std::string& name, const Shape& shape, bool trainable, bool decay,
+                     const std::string& param_name = "") const {
     auto t = View(name, shape);
     if (!t.ok()) return t.status();
     Weight w;
@@ -36,7 +37,7 @@ struct Loader {
       w.frozen = *t;
       return w;
     }
-    w.param = params.Add(name, shape, decay);
+    w.param = params.Add(param_name.empty() ? name : param_name, shape, decay);
     const int64_t cols = shape.back(), rows = t->numel() / cols;
     const uint64_t row_bytes = *BytesFor(t->dtype(), cols);
     const auto* src = static_cast<const uint8_t*>(t->raw());
@@ -53,10 +54,9 @@ void InitNormal(Param* p, std::mt19937_64& rng, float stddev) {
 
 }  // namespace
 
-bool TrainLayer::HasTrainable() const {
-  for (const Projection* p : {&wq, &wk, &wv, &wo, &w_gate, &w_up, &w_down})
-    if (p->HasTrainable()) return true;
-  return attn_norm.trainable() || ffn_norm.trainable();
+Result<Weight> LoadWeight(const gguf::GgufFile& file, ParamSet& params, const std::string& name, const Shape& shape,
+                          bool trainable, bool decay, const std::string& param_name) {
+  return Loader{file, params}.Get(name, shape, trainable, decay, param_name);
 }
 
 Result<std::unique_ptr<TrainModel>> TrainModel::Load(std::shared_ptr<const gguf::GgufFile> file,

@@ -3,6 +3,7 @@
 
 #include "common.h"
 #include "long_commands.h"
+#include "longmem_commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"longmem: long-term memory for language models"};
@@ -18,6 +19,8 @@ int main(int argc, char** argv) {
   lm::cli::RegisterTrain(app, exit_code);
   lm::cli::RegisterNiah(app, exit_code);
   lm::cli::RegisterCalibrateHeads(app, exit_code);
+  lm::cli::RegisterTrainSideNet(app, exit_code);
+  lm::cli::RegisterRun(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,8 +1,11 @@
-// One Llama block, training forward and backward: pre-norm attention (RoPE, GQA, causal by position) and
-// the SwiGLU MLP (MST chunks or saved activations), each added to the residual stream.
+// One Llama block, training forward and backward: pre-norm attention (RoPE, GQA, causal by position; or
+// LongMem's joint local + memory attention) and the SwiGLU MLP (MST chunks or saved activations), each added
+// to the residual stream.
+#include "train/block.h"
+
+#include <algorithm>
 #include <cmath>
 
-#include "train/llama_train.h"
 #include "train/mst.h"
 #include "train/ops/attention_train.h"
 #include "train/ops/norm.h"
@@ -10,7 +13,7 @@
 
 namespace lm::train {
 
-void LayerActs::Resize(const ModelConfig& c, int64_t T, bool save_gu) {
+void LayerActs::Resize(const ModelConfig& c, int64_t T, bool save_gu, bool joint) {
   auto fit = [](std::vector<float>& b, int64_t n) { b.resize(static_cast<size_t>(n)); };
   fit(x_in, T * c.n_embd);
   fit(rstd1, T);
@@ -24,14 +27,22 @@ void LayerActs::Resize(const ModelConfig& c, int64_t T, bool save_gu) {
   if (save_gu) {
     fit(gu, 2 * T * c.n_ff);
   } else {
-    gu.clear();
-    gu.shrink_to_fit();
+    std::vector<float>().swap(gu);
   }
+  if (joint) {
+    fit(q_pre, T * c.q_dim());
+    fit(mem, T * c.q_dim());
+    fit(mem_lse, T * c.n_head);
+  } else {
+    for (auto* b : {&q_pre, &mem, &mem_lse}) std::vector<float>().swap(*b);
+  }
+  mem_shape = {};
 }
 
 uint64_t LayerActs::Bytes() const {
   uint64_t n = 0;
-  for (const auto* b : {&x_in, &rstd1, &q, &k, &v, &att, &lse, &x_mid, &rstd2, &gu}) n += b->size();
+  for (const auto* b : {&x_in, &rstd1, &q, &k, &v, &att, &lse, &x_mid, &rstd2, &gu, &q_pre, &mem, &mem_lse})
+    n += b->size();
   return n * sizeof(float);
 }
 
@@ -41,33 +52,59 @@ int64_t MlpChunkRows(const ModelConfig& c, int64_t T, const ComputeOptions& o) {
   return std::max<int64_t>(1, (T + o.mlp_chunks - 1) / o.mlp_chunks);
 }
 
+bool TrainLayer::HasTrainable() const {
+  for (const Projection* p : {&wq, &wk, &wv, &wo, &w_gate, &w_up, &w_down})
+    if (p->HasTrainable()) return true;
+  return attn_norm.trainable() || ffn_norm.trainable();
+}
+
 namespace {
+
 AttentionShape AttnShape(const ModelConfig& c, const LayerActs& s, const int32_t* pos, int64_t T) {
   return {.q = s.q.data(), .k = s.k.data(), .v = s.v.data(), .q_pos = pos, .k_pos = pos, .T = T, .S = T,
           .H = c.n_head, .Hkv = c.n_head_kv, .D = c.head_dim,
           .scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim))};
 }
+
+bool JointActive(const LayerActs& s) { return s.mem_shape.K > 0; }
+
+// The input of the output projection: the local attention, or its gated mix with the memory attention.
+const float* AttentionMix(const BlockCall& b, const LayerActs& s, std::vector<float>& buf) {
+  if (!JointActive(s)) return s.att.data();
+  const ModelConfig& c = *b.config;
+  buf.resize(s.att.size());
+  GateMixForward(buf.data(), s.att.data(), s.mem.data(), b.joint->gate->f32(), b.T, c.n_head, c.head_dim);
+  return buf.data();
+}
+
 }  // namespace
 
-void TrainModel::LayerForward(const BlockCall& b, float* x, LayerActs& s) {
-  const ModelConfig& c = config_;
-  const int64_t l = b.layer, T = b.T;
+void BlockForward(const BlockCall& b, float* x, LayerActs& s) {
+  const ModelConfig& c = *b.config;
+  const int64_t T = b.T, C = c.n_embd;
   const int32_t* pos = b.pos;
   const ComputeOptions& o = *b.o;
-  const TrainLayer& L = layers_[static_cast<size_t>(l)];
-  const int64_t C = c.n_embd;
+  const TrainLayer& L = *b.layer;
   const int64_t mlp_chunk = MlpChunkRows(c, T, o);
-  s.Resize(c, T, mlp_chunk == 0);
+  s.Resize(c, T, mlp_chunk == 0, b.joint != nullptr);
   std::vector<float> xn(static_cast<size_t>(T * C)), tmp(static_cast<size_t>(T * C));
   std::copy(x, x + T * C, s.x_in.begin());
   RmsNormForward(xn.data(), s.rstd1.data(), x, L.attn_norm.f32(), T, C, c.rms_eps);
   L.wq.Forward(s.q.data(), xn.data(), T);
   L.wk.Forward(s.k.data(), xn.data(), T);
   L.wv.Forward(s.v.data(), xn.data(), T);
+  if (b.joint) {
+    // Retrieval and memory attention use the query before RoPE: the bank holds position-free keys.
+    std::copy(s.q.begin(), s.q.end(), s.q_pre.begin());
+    s.mem_shape = b.joint->retrieve(s.q_pre.data(), T);
+    s.mem_shape.q = s.q_pre.data();
+    if (JointActive(s)) MemoryAttentionForward(s.mem.data(), s.mem_lse.data(), s.mem_shape);
+  }
   RopeForward(s.q.data(), pos, T, c.n_head, c.rope);
   RopeForward(s.k.data(), pos, T, c.n_head_kv, c.rope);
   AttentionForward(s.att.data(), s.lse.data(), AttnShape(c, s, pos, T));
-  L.wo.Forward(tmp.data(), s.att.data(), T);
+  std::vector<float> mix;
+  L.wo.Forward(tmp.data(), AttentionMix(b, s, mix), T);
   for (int64_t i = 0; i < T * C; ++i) x[i] += tmp[static_cast<size_t>(i)];
   std::copy(x, x + T * C, s.x_mid.begin());
   RmsNormForward(xn.data(), s.rstd2.data(), x, L.ffn_norm.f32(), T, C, c.rms_eps);
@@ -78,14 +115,12 @@ void TrainModel::LayerForward(const BlockCall& b, float* x, LayerActs& s) {
   for (int64_t i = 0; i < T * C; ++i) x[i] += tmp[static_cast<size_t>(i)];
 }
 
-// dx: [T, C] holds dLoss/d(block output) on entry and dLoss/d(block input) on return.
-void TrainModel::LayerBackward(const BlockCall& b, float* dx, LayerActs& s) {
-  const ModelConfig& c = config_;
-  const int64_t l = b.layer, T = b.T;
+void BlockBackward(const BlockCall& b, float* dx, LayerActs& s) {
+  const ModelConfig& c = *b.config;
+  const int64_t T = b.T, C = c.n_embd;
   const int32_t* pos = b.pos;
   const ComputeOptions& o = *b.o;
-  const TrainLayer& L = layers_[static_cast<size_t>(l)];
-  const int64_t C = c.n_embd;
+  const TrainLayer& L = *b.layer;
   std::vector<float> xn(static_cast<size_t>(T * C)), dxn(static_cast<size_t>(T * C));
   std::vector<float> scratch_rstd(static_cast<size_t>(T));
   // MLP sub-block: out = x_mid + mlp(norm(x_mid)).
@@ -95,13 +130,20 @@ void TrainModel::LayerBackward(const BlockCall& b, float* dx, LayerActs& s) {
                .chunk = MlpChunkRows(c, T, o), .saved_gu = s.gu.empty() ? nullptr : s.gu.data()});
   RmsNormBackward({.dx = dx, .dw = L.ffn_norm.grad(), .dy = dxn.data(), .x = s.x_mid.data(),
                    .w = L.ffn_norm.f32(), .rstd = s.rstd2.data(), .R = T, .C = C});
-  // Attention sub-block: x_mid = x_in + wo(attn(rope(q), rope(k), v)).
-  std::vector<float> datt(s.att.size()), dq(s.q.size()), dk(s.k.size()), dv(s.v.size());
-  L.wo.Backward(datt.data(), dx, s.att.data(), T, false);
+  // Attention sub-block: x_mid = x_in + wo(mix(attn(rope(q), rope(k), v), memattn(q))).
+  std::vector<float> datt(s.att.size()), dq(s.q.size()), dk(s.k.size()), dv(s.v.size()), mix, dmem;
+  L.wo.Backward(datt.data(), dx, AttentionMix(b, s, mix), T, false);
+  if (JointActive(s)) {
+    dmem.resize(s.mem.size());
+    // datt (d of the mix) becomes d of the local attention output in place.
+    GateMixBackward(datt.data(), dmem.data(), b.joint->gate->grad(), datt.data(), s.att.data(), s.mem.data(),
+                    b.joint->gate->f32(), T, c.n_head, c.head_dim);
+  }
   AttentionBackward({.dq = dq.data(), .dk = dk.data(), .dv = dv.data(), .dout = datt.data(), .out = s.att.data(),
                      .lse = s.lse.data(), .fwd = AttnShape(c, s, pos, T)});
   RopeBackward(dq.data(), pos, T, c.n_head, c.rope);
   RopeBackward(dk.data(), pos, T, c.n_head_kv, c.rope);
+  if (JointActive(s)) MemoryAttentionBackward(dq.data(), dmem.data(), s.mem.data(), s.mem_lse.data(), s.mem_shape);
   RmsNormForward(xn.data(), scratch_rstd.data(), s.x_in.data(), L.attn_norm.f32(), T, C, c.rms_eps);
   L.wq.Backward(dxn.data(), dq.data(), xn.data(), T, false);
   L.wk.Backward(dxn.data(), dk.data(), xn.data(), T, true);

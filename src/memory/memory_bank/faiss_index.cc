@@ -1,0 +1,190 @@
+// ChunkIndex over faiss (built only when CMake found faiss): IVF-Flat and HNSW-Flat, inner product, absolute ids.
+#include "memory/memory_bank/faiss_index.h"
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIVFFlat.h>
+#include <faiss/impl/IDSelector.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <exception>
+#include <limits>
+#include <vector>
+
+#include "backend/cpu/blas.h"
+#include "core/str.h"
+
+namespace lm::membank {
+namespace {
+
+using FaissId = faiss::Index::idx_t;
+
+// faiss reports misuse by throwing; with parameters ValidateConfig accepted, a throw is a bug here (or an
+// allocation failure inside faiss), so it ends as a failed check that says which call and why.
+template <class Fn>
+void Guarded(const char* what, Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    LM_CHECK(false, "memory_bank: faiss ", what, " failed: ", e.what());
+  }
+}
+
+// See faiss_index.h: faiss runs with an OpenMP team of one on whichever pool thread calls it. The empty
+// sgemm applies longmem's one-thread OpenBLAS default before faiss's first BLAS call (k-means, IVF assignment);
+// faiss links the same OpenBLAS.
+void PrepareThreads() {
+  SgemmNT(0, 0, 0, nullptr, nullptr, nullptr);
+  omp_set_num_threads(1);  // per calling thread in libgomp
+}
+
+class IvfIndex final : public ChunkIndex {
+ public:
+  IvfIndex(int64_t d, const FaissParams& p)
+      : d_(d),
+        p_(p),
+        quantizer_(static_cast<int>(d)),
+        index_(&quantizer_, static_cast<size_t>(d), static_cast<size_t>(p.nlist), faiss::METRIC_INNER_PRODUCT) {
+    // We may knowingly train with fewer than faiss's 39 points per list (small banks); skip its warning.
+    index_.cp.min_points_per_centroid = 1;
+  }
+
+  void Append(const float* all_keys, int64_t n_stored, int64_t n_new, int64_t first_id) override {
+    if (!index_.is_trained) {
+      if (n_stored < p_.train_chunks) return;
+      PrepareThreads();
+      Guarded("IVF train", [&] { index_.train(n_stored, all_keys); });
+      AddRange(all_keys, 0, n_stored, first_id);
+      return;
+    }
+    AddRange(all_keys, n_stored - n_new, n_stored, first_id);
+  }
+
+  void Evict(const float*, int64_t, int64_t first_id) override {
+    if (!index_.is_trained || index_.ntotal == 0) return;
+    // One pass over all inverted lists; ids are absolute, so the survivors keep theirs.
+    faiss::IDSelectorRange evicted(std::numeric_limits<FaissId>::min(), first_id);
+    Guarded("IVF remove_ids", [&] { index_.remove_ids(evicted); });
+  }
+
+  bool ready() const override { return index_.is_trained; }
+
+  void Search(const float* queries, int64_t n, int64_t k, int64_t first_id, int64_t* out) const override {
+    faiss::SearchParametersIVF sp;
+    sp.nprobe = static_cast<size_t>(p_.nprobe);
+    std::vector<float> dist(static_cast<size_t>(n * k));
+    std::vector<FaissId> labels(static_cast<size_t>(n * k));
+    PrepareThreads();
+    Guarded("IVF search", [&] { index_.search(n, queries, k, dist.data(), labels.data(), &sp); });
+    for (int64_t i = 0; i < n * k; ++i) out[i] = labels[i] < 0 ? -1 : labels[i] - first_id;
+  }
+
+  uint64_t bytes() const override {
+    // Vectors and ids in the lists, plus the centroids.
+    return static_cast<uint64_t>(index_.ntotal) * (d_ * sizeof(float) + sizeof(FaissId)) +
+           static_cast<uint64_t>(p_.nlist * d_) * sizeof(float);
+  }
+
+ private:
+  void AddRange(const float* all_keys, int64_t begin, int64_t end, int64_t first_id) {
+    if (end <= begin) return;
+    std::vector<FaissId> ids(static_cast<size_t>(end - begin));
+    for (int64_t i = begin; i < end; ++i) ids[i - begin] = first_id + i;
+    PrepareThreads();
+    Guarded("IVF add", [&] { index_.add_with_ids(end - begin, all_keys + begin * d_, ids.data()); });
+  }
+
+  int64_t d_;
+  FaissParams p_;
+  faiss::IndexFlatIP quantizer_;  // declared before index_, which borrows it
+  faiss::IndexIVFFlat index_;
+};
+
+class HnswIndex final : public ChunkIndex {
+ public:
+  HnswIndex(int64_t d, const FaissParams& p) : d_(d), p_(p) { Clear(); }
+
+  void Append(const float* all_keys, int64_t n_stored, int64_t n_new, int64_t first_id) override {
+    if (n_new <= 0) return;
+    // HNSW numbers vectors 0, 1, ... in insertion order; internal id i is absolute id graph_first_id_ + i.
+    if (index_->ntotal == 0) graph_first_id_ = first_id + n_stored - n_new;
+    LM_CHECK(graph_first_id_ + index_->ntotal == first_id + n_stored - n_new, "memory_bank: HNSW ids out of step");
+    PrepareThreads();
+    Guarded("HNSW add", [&] { index_->add(n_new, all_keys + (n_stored - n_new) * d_); });
+  }
+
+  void Evict(const float* all_keys, int64_t n_stored, int64_t first_id) override {
+    const int64_t dead = first_id - graph_first_id_;
+    if (n_stored == 0) {
+      Clear();
+    } else if (dead > n_stored) {
+      // Tombstones outnumber live chunks: rebuild from the survivors (amortised over the evictions since).
+      Clear();
+      graph_first_id_ = first_id;
+      PrepareThreads();
+      Guarded("HNSW rebuild", [&] { index_->add(n_stored, all_keys); });
+    }
+  }
+
+  bool ready() const override { return true; }
+
+  void Search(const float* queries, int64_t n, int64_t k, int64_t first_id, int64_t* out) const override {
+    // faiss 1.7.3 ignores SearchParametersHNSW::efSearch (it reads hnsw.efSearch, set at construction) and
+    // does not widen the beam to k, so recall collapses when k > ef. Such rows go to the exact fallback
+    // instead of returning poor neighbours; raise hnsw_ef_search to use HNSW for them.
+    if (k > p_.hnsw_ef_search) {
+      std::fill(out, out + n * k, int64_t{-1});
+      return;
+    }
+    faiss::SearchParametersHNSW sp;
+    sp.efSearch = static_cast<int>(p_.hnsw_ef_search);  // honoured by newer faiss; same value as the member
+    // Skip tombstones: internal ids below the first live chunk.
+    faiss::IDSelectorRange live(first_id - graph_first_id_, index_->ntotal);
+    if (first_id > graph_first_id_) sp.sel = &live;
+    std::vector<float> dist(static_cast<size_t>(n * k));
+    std::vector<FaissId> labels(static_cast<size_t>(n * k));
+    PrepareThreads();
+    Guarded("HNSW search", [&] { index_->search(n, queries, k, dist.data(), labels.data(), &sp); });
+    for (int64_t i = 0; i < n * k; ++i) out[i] = labels[i] < 0 ? -1 : graph_first_id_ + labels[i] - first_id;
+  }
+
+  uint64_t bytes() const override {
+    const faiss::HNSW& h = index_->hnsw;
+    return static_cast<uint64_t>(index_->ntotal * d_) * sizeof(float) + h.neighbors.size() * sizeof(h.neighbors[0]) +
+           h.levels.size() * sizeof(h.levels[0]) + h.offsets.size() * sizeof(h.offsets[0]);
+  }
+
+ private:
+  void Clear() {
+    index_ = std::make_unique<faiss::IndexHNSWFlat>(static_cast<int>(d_), static_cast<int>(p_.hnsw_m),
+                                                    faiss::METRIC_INNER_PRODUCT);
+    index_->hnsw.efConstruction = static_cast<int>(p_.hnsw_ef_construction);
+    index_->hnsw.efSearch = static_cast<int>(p_.hnsw_ef_search);
+    graph_first_id_ = 0;
+  }
+
+  int64_t d_;
+  FaissParams p_;
+  std::unique_ptr<faiss::IndexHNSWFlat> index_;
+  int64_t graph_first_id_ = 0;  // absolute id of internal id 0
+};
+
+}  // namespace
+
+bool HaveFaiss() { return true; }
+
+Result<std::unique_ptr<ChunkIndex>> MakeChunkIndex(const MemoryBankConfig& c) {
+  const FaissParams p = ResolvedFaissParams(c);
+  switch (c.index) {
+    case IndexKind::kFaissIvf:
+      return std::unique_ptr<ChunkIndex>(new IvfIndex(c.head_dim, p));
+    case IndexKind::kFaissHnsw:
+      return std::unique_ptr<ChunkIndex>(new HnswIndex(c.head_dim, p));
+    case IndexKind::kExact:
+      break;
+  }
+  return InvalidArgument(StrCat("memory_bank: index '", IndexKindName(c.index), "' has no faiss index"));
+}
+
+}  // namespace lm::membank

@@ -1,0 +1,83 @@
+// The SideNet forward and backward over one segment: side layers with cross-network residuals (spec §3.3),
+// the memory-augmented layer's joint attention, final norm, the backbone's frozen LM head and the loss.
+#include <numeric>
+
+#include "core/str.h"
+#include "sidenet/sidenet.h"
+#include "train/mst.h"
+#include "train/ops/norm.h"
+
+namespace lm::sidenet {
+
+Result<double> SideNet::Run(const SideNetCall& call, const train::ComputeOptions& o) {
+  const ModelConfig& c = backbone_config_;
+  const int64_t T = call.T, C = c.n_embd, Ls = config_.n_layer;
+  if (T <= 0 || !call.hidden) return InvalidArgument("sidenet: no backbone hidden states given");
+  if (!call.labels.empty() && static_cast<int64_t>(call.labels.size()) != T)
+    return InvalidArgument(StrCat("sidenet: ", T, " tokens but ", call.labels.size(), " labels"));
+  const bool backward = call.backward && !call.labels.empty();
+  const float* H = call.hidden;
+  if (config_.prenorm_last() && !call.final_residual)
+    return InvalidArgument("sidenet: this SideNet's last residual reads the backbone's pre-norm final state; none given");
+  // H[L] is the final-normed state (spec) unless this SideNet's init reads the pre-norm one.
+  auto hidden_at = [&](int64_t k) {
+    return k == c.n_layer && config_.prenorm_last() ? call.final_residual : H + k * T * C;
+  };
+  std::vector<int32_t> pos(static_cast<size_t>(T));
+  std::iota(pos.begin(), pos.end(), 0);
+
+  train::JointAttention joint;
+  if (call.retrieve) joint.retrieve = call.retrieve;
+  else joint.retrieve = [](const float*, int64_t) { return train::MemoryAttentionShape{}; };
+  joint.gate = &gate_;
+  auto block = [&](int64_t l, bool attention_only = false) {
+    return train::BlockCall{.layer = &layers_[static_cast<size_t>(l)], .config = &c, .pos = pos.data(), .T = T,
+                            .o = &o, .attention_only = attention_only,
+                            .joint = l == config_.side_memory_layer() ? &joint : nullptr};
+  };
+
+  // Forward: x = H[0]; x = block_l(x) + (H[2l+2] − H[2l]).
+  std::vector<float> x(hidden_at(0), hidden_at(0) + T * C);
+  const bool ckpt = o.checkpoint_layers && backward;
+  std::vector<train::LayerActs> acts(ckpt ? 1 : static_cast<size_t>(Ls));
+  std::vector<std::vector<float>> block_in(ckpt ? static_cast<size_t>(Ls) : 0);
+  for (int64_t l = 0; l < Ls; ++l) {
+    if (ckpt) block_in[static_cast<size_t>(l)].assign(x.begin(), x.end());
+    train::BlockForward(block(l), x.data(), acts[ckpt ? 0 : static_cast<size_t>(l)]);
+    const float* hi = hidden_at(2 * l + 2);
+    const float* lo = hidden_at(2 * l);
+    for (int64_t i = 0; i < T * C; ++i) x[static_cast<size_t>(i)] += hi[i] - lo[i];
+  }
+  std::vector<float> h(static_cast<size_t>(T * C)), rstd(static_cast<size_t>(T));
+  train::RmsNormForward(h.data(), rstd.data(), x.data(), output_norm_.f32(), T, C, c.rms_eps);
+  if (call.final_hidden) std::copy(h.begin(), h.end(), call.final_hidden);
+  if (call.labels.empty()) return 0.0;
+
+  std::vector<float> dh(backward ? static_cast<size_t>(T * C) : 0);
+  const int64_t head_m = o.head_chunks < 0 ? train::DefaultHeadChunks(c.n_vocab, C, T) : o.head_chunks;
+  const double loss = train::HeadLoss({.head = &head_, .h = h.data(), .labels = call.labels.data(), .T = T, .C = C,
+                                       .V = c.n_vocab, .chunk = head_m == 0 ? 0 : train::ChunkLength(T, head_m),
+                                       .dh = backward ? dh.data() : nullptr, .loss_scale = call.loss_scale});
+  if (!backward) return loss;
+
+  // Backward. The cross-network residuals come from the frozen backbone: the gradient passes through them
+  // to x unchanged and stops there.
+  std::vector<float> dx(static_cast<size_t>(T * C), 0.0f);
+  train::RmsNormBackward({.dx = dx.data(), .dw = output_norm_.grad(), .dy = dh.data(), .x = x.data(),
+                          .w = output_norm_.f32(), .rstd = rstd.data(), .R = T, .C = C});
+  for (int64_t l = Ls - 1; l >= 0; --l) {
+    train::LayerActs& s = acts[ckpt ? 0 : static_cast<size_t>(l)];
+    if (ckpt) {
+      std::vector<float>& xin = block_in[static_cast<size_t>(l)];
+      train::BlockForward(block(l, train::MlpChunkRows(c, T, o) != 0), xin.data(), s);
+      std::vector<float>().swap(xin);
+    }
+    train::BlockBackward(block(l), dx.data(), s);
+    if (!ckpt) std::vector<float>().swap(s.gu);
+  }
+  return loss;
+}
+
+void SideNet::Logits(const float* hidden, int64_t n, float* logits) const { head_.Forward(logits, hidden, n); }
+
+}  // namespace lm::sidenet

@@ -1,0 +1,5 @@
+# Memory bank tests (LongMem chunk store): core behaviour, the bank file, and faiss recall (skipped without faiss).
+lm_add_test(memory_bank_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/memory_bank_test.cc ${CMAKE_CURRENT_LIST_DIR}/memory_bank_file_test.cc
+          ${CMAKE_CURRENT_LIST_DIR}/memory_bank_faiss_test.cc
+  DEPS lm_memory_bank LABELS unit)

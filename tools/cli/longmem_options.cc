@@ -1,0 +1,31 @@
+// LongMem memory options: --mem-chunk, --mem-k, --mem-size, --mem-eviction, --mem-index.
+#include "longmem_options.h"
+
+namespace lm::cli {
+
+void LongMemCliOptions::Add(CLI::App& cmd) {
+  cmd.add_option("--mem-chunk", chunk_size, "tokens per memory chunk, csz (default 4; the paper's ICL used 2)");
+  cmd.add_option("--mem-k", retrieve_tokens, "tokens retrieved per query and head, K (default 64 = 16 chunks of 4)");
+  cmd.add_option("--mem-size", capacity_tokens, "memory bank capacity in tokens, M (default 65536)");
+  cmd.add_option("--mem-eviction", eviction, "spec (drop 2x the incoming chunks, as the official code) | exact");
+  cmd.add_option("--mem-index", index, "exact (BLAS inner products) | ivf | hnsw (faiss, approximate)");
+}
+
+Status LongMemCliOptions::Apply(sidenet::MemoryConfig* m) const {
+  if (chunk_size > 0) m->chunk_size = chunk_size;
+  if (retrieve_tokens > 0) m->retrieve_tokens = retrieve_tokens;
+  if (capacity_tokens > 0) m->capacity_tokens = capacity_tokens;
+  if (!eviction.empty()) {
+    auto e = sidenet::ParseEviction(eviction);
+    if (!e.ok()) return e.status();
+    m->eviction = *e;
+  }
+  if (!index.empty()) {
+    auto k = sidenet::ParseIndexKind(index);
+    if (!k.ok()) return k.status();
+    m->index = *k;
+  }
+  return sidenet::Validate(*m);
+}
+
+}  // namespace lm::cli
