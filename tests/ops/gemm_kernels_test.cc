@@ -1,7 +1,12 @@
 // The backend/cpu product kernels against their plain references, at odd sizes, for every weight format;
 // plus the error of the Q8-activation path against the exact f32 product, and ops::MatMul's dispatch.
+// The project's Highway target set first: without it this TU's SupportedAndGeneratedTargets() lacks
+// AVX3_DL, and ForEachTarget ran the scalar fallback in its place, leaving the AVX-512 kernels unchecked.
+#include "backend/cpu/hwy_targets.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -42,6 +47,7 @@ std::vector<double> AbsScale(DType t, const std::vector<uint8_t>& w, int64_t N, 
 class QuantGemmTest : public ::testing::TestWithParam<DType> {};
 class FloatGemmTest : public ::testing::TestWithParam<DType> {};
 void CheckQuantAgainstReference(DType t);
+void CheckBatchInvariant(DType t);
 void CheckFloatAgainstReference(DType t);
 
 // Runs fn once per SIMD target compiled in and supported here (AVX3_DL, AVX2, the fallback).
@@ -50,6 +56,8 @@ void ForEachTarget(const Fn& fn) {
   for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
     hwy::SetSupportedTargetsForTest(target);
     SCOPED_TRACE(hwy::TargetName(target));
+    // The kernels must really run on this target, not fall back to another one (see the include above).
+    ASSERT_STREQ(GemmTargetName(), hwy::TargetName(target));
     fn();
   }
   hwy::SetSupportedTargetsForTest(0);
@@ -57,6 +65,47 @@ void ForEachTarget(const Fn& fn) {
 
 TEST_P(QuantGemmTest, MatchesReferenceAtOddSizes) { ForEachTarget([this] { CheckQuantAgainstReference(GetParam()); }); }
 TEST_P(FloatGemmTest, MatchesReferenceAtOddSizes) { ForEachTarget([this] { CheckFloatAgainstReference(GetParam()); }); }
+
+// A token's output must have the same bits however the tokens are batched: T = 1 (the decode kernels),
+// 4-token tiles and the T % 4 tail. The model quantises every product's output to int8 for the next one,
+// so one ulp can move a value across a rounding boundary, a whole int8 step: the AVX-512 prefill once summed
+// the minimum terms and the tail's dot lanes in other orders than decode did, and the ~1e-6 differences
+// became 1.7e-2 in the logits of a tiny model prefilled whole vs in pieces (passing at -O2 only by luck).
+TEST_P(QuantGemmTest, TokenResultsDoNotDependOnBatching) {
+  ForEachTarget([this] { CheckBatchInvariant(GetParam()); });
+}
+
+void CheckBatchInvariant(DType t) {
+  const bool k_quant = Info(t).block_elems == 256;
+  // Odd block counts (the unpaired last block) as well as even ones; 13 rows run every row-group size
+  // (decode 8 + 4 + 1, prefill 4 + 4 + 4 + 1); T = 11 is two tiles and a 3-token tail.
+  const std::vector<int64_t> Ks = k_quant ? std::vector<int64_t>{256, 768} : std::vector<int64_t>{32, 64, 96, 576};
+  const int64_t N = 13, T = 11;
+  for (int64_t K : Ks) {
+    const int64_t nb = K / 32, row_bytes = static_cast<int64_t>(*BytesFor(t, K));
+    const auto w = RandomRows(t, N, K, static_cast<uint32_t>(K + 17));
+    const auto x = RandomActivations(T * K, static_cast<uint32_t>(K + 3));
+    Q8Buffer buf;
+    const Q8Rows xq = buf.Quantize(x.data(), T, K);
+    // Tokens [0, T) in calls of `chunk` tokens, each call seeing only its own rows of x, as a session's do.
+    const auto run = [&](int64_t chunk) {
+      std::vector<float> y(static_cast<size_t>(T * N), -7.0f);
+      for (int64_t t0 = 0; t0 < T; t0 += chunk) {
+        const Q8Rows part{.qs = xq.qs + t0 * K, .d = xq.d + t0 * nb, .s = xq.s + t0 * nb, .K = K};
+        QuantGemm({.w_type = t, .w = w.data(), .row_bytes = row_bytes, .n_rows = N, .x = part,
+                   .T = std::min(chunk, T - t0), .y = y.data() + t0 * N, .ldy = N});
+      }
+      return y;
+    };
+    const std::vector<float> whole = run(T);
+    for (int64_t chunk : {1, 2, 3, 5, 7}) {
+      const std::vector<float> y = run(chunk);
+      for (int64_t i = 0; i < T * N; ++i)
+        ASSERT_EQ(y[static_cast<size_t>(i)], whole[static_cast<size_t>(i)])
+            << Name(t) << " K=" << K << " chunk=" << chunk << " token=" << i / N << " row=" << i % N;
+    }
+  }
+}
 
 void CheckQuantAgainstReference(DType t) {
   const bool k_quant = Info(t).block_elems == 256;

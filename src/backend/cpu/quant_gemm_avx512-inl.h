@@ -1,7 +1,9 @@
 // AVX-512 VNNI kernels for the int8 products: two weight blocks per zmm (quant_pair_avx512-inl.h), float
 // accumulators kept in registers across all blocks of a row and reduced once, minimum terms (m·s_x)
 // accumulated separately. Decode (T = 1) streams 8 rows at a time; prefill uses 4 rows × 4 tokens tiles
-// that unpack each weight pair once and reuse it for all 4 tokens. Included by quant_gemm_hwy.cc.
+// that unpack each weight pair once and reuse it for all 4 tokens. Both do the same arithmetic, in the same
+// order, for each (row, token), so a token's output is bit-identical however a prompt is split into calls.
+// Included by quant_gemm_hwy.cc.
 #if defined(LM_BACKEND_CPU_QUANT_GEMM_AVX512_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef LM_BACKEND_CPU_QUANT_GEMM_AVX512_INL_H_
 #undef LM_BACKEND_CPU_QUANT_GEMM_AVX512_INL_H_
@@ -132,21 +134,33 @@ HWY_INLINE void TileZ(const QuantGemmArgs& a, int64_t r0, int64_t t0, const floa
   }
   for (int r = 0; r < R; ++r) {
     // Σ_b m[r,b]·s[t,b] for the TT tokens at once (lanes = tokens), then the dot sums added per token.
-    __m128 mv = _mm_setzero_ps();
+    // Each step repeats DecodeRows' arithmetic, so a token's output has the same bits at T = 1, in a 4-token
+    // tile and in the T % 4 tail: even and odd blocks in separate FMA chains (decode's macc lanes 0 and 1),
+    // combined as (even + odd) + 0 (its Reduce4 of [even, odd, 0, 0]) and added to the Reduce4 sum of the
+    // dot lanes. One ulp matters here: the next layer quantises this output to int8, where a value on a
+    // rounding boundary moves a whole step. Different orders (one chain; _mm512_reduce_add_ps in the tail)
+    // left ~1e-6 differences between prompt splits that became 1.7e-2 in the logits of the tiny-model test.
     const float* mr = mins + r * nb;
+    // Block k's activation sums: TT = 4, this tile's [nb][4] regrouped sums; TT = 1, the token's own in lane 0.
+    const auto sums = [&](int64_t k) {
+      return TT == 4 ? _mm_loadu_ps(s_t + t0 * nb + 4 * k) : _mm_set_ss(a.x.s[t0 * nb + k]);
+    };
+    __m128 even = _mm_setzero_ps(), odd = _mm_setzero_ps();
+    int64_t k = 0;
+    for (; k + 2 <= nb; k += 2) {
+      even = _mm_fmadd_ps(_mm_set1_ps(mr[k]), sums(k), even);
+      odd = _mm_fmadd_ps(_mm_set1_ps(mr[k + 1]), sums(k + 1), odd);
+    }
+    if (k < nb) even = _mm_fmadd_ps(_mm_set1_ps(mr[k]), sums(k), even);  // odd last block: decode's lane 0
+    const __m128 mv = _mm_add_ps(_mm_add_ps(even, odd), _mm_setzero_ps());
     if constexpr (TT == 4) {
-      const float* st = s_t + t0 * nb;  // this tile's [nb][4] sums
-      for (int64_t k = 0; k < nb; ++k) mv = _mm_fmadd_ps(_mm_set1_ps(mr[k]), _mm_loadu_ps(st + 4 * k), mv);
-      const __m128 y = _mm_add_ps(mv, Reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+      const __m128 y = _mm_add_ps(Reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]), mv);
       alignas(16) float out[4];
       _mm_store_ps(out, y);
       for (int t = 0; t < 4; ++t) a.y[(t0 + t) * a.ldy + r0 + r] = out[t];
     } else {
-      for (int t = 0; t < TT; ++t) {
-        float m = 0.0f;
-        for (int64_t k = 0; k < nb; ++k) m += mr[k] * a.x.s[(t0 + t) * nb + k];
-        a.y[(t0 + t) * a.ldy + r0 + r] = _mm512_reduce_add_ps(acc[r][t]) + m;
-      }
+      static_assert(TT == 1, "the prefill tail is one token wide");
+      a.y[t0 * a.ldy + r0 + r] = _mm_cvtss_f32(_mm_add_ps(Reduce4(acc[r][0], acc[r][0], acc[r][0], acc[r][0]), mv));
     }
   }
 }

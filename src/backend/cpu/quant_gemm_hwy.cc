@@ -57,7 +57,7 @@ HWY_INLINE void Tile(const QuantGemmArgs& a, int64_t r0, int64_t t0) {
       for (int r = 0; r < R; ++r) {
         const V8 xs = F::kSigned ? SignI8(xq, sgn[r]) : xq;
         acc[r][t] = hn::MulAdd(hn::Mul(DotU8I8(q[r], xs), sc[r]), dx, acc[r][t]);
-        if constexpr (F::kHasMin) macc[r][t] += m[r] * a.x.s[tb];
+        if constexpr (F::kHasMin) macc[r][t] = FusedMulAdd(m[r], a.x.s[tb], macc[r][t]);
       }
     }
   }

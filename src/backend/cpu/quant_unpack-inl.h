@@ -74,6 +74,13 @@ HWY_INLINE VF DotU8I8(V8 w, V8 x) {
 HWY_INLINE V8 AbsI8(V8 w) { return V8{_mm256_sign_epi8(w.raw, w.raw)}; }
 HWY_INLINE V8 SignI8(V8 x, V8 w) { return V8{_mm256_sign_epi8(x.raw, w.raw)}; }
 
+// a·b + c rounded once. Scalar a*b + c is contracted to an FMA only when the compiler optimises (GCC's
+// default -ffp-contract=fast does nothing at -O0), so written plainly it rounds differently in Debug and
+// Release; the intrinsic makes every build compute the same bits.
+HWY_INLINE float FusedMulAdd(float a, float b, float c) {
+  return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+}
+
 // q4_K / q5_K 6-bit scale and min of sub-block j (GGML's get_scale_min_k4).
 HWY_INLINE void ScaleMin(int j, const uint8_t* s, int* sc, int* m) {
   if (j < 4) {
