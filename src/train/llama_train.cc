@@ -19,13 +19,14 @@ void Add(float* y, const float* x, int64_t n) {
 }  // namespace
 
 Result<double> TrainModel::Run(std::span<const int32_t> tokens, std::span<const int32_t> labels,
-                               const ComputeOptions& o, bool backward, float loss_scale) {
+                               const ComputeOptions& o, bool backward, float loss_scale,
+                               bool allow_beyond_context) {
   const ModelConfig& c = config_;
   const int64_t T = static_cast<int64_t>(tokens.size()), C = c.n_embd, L = c.n_layer;
   if (T == 0) return InvalidArgument("train: empty sequence");
   if (labels.size() != tokens.size())
     return InvalidArgument(StrCat("train: ", tokens.size(), " tokens but ", labels.size(), " labels"));
-  if (T > c.n_ctx_train)
+  if (T > c.n_ctx_train && !allow_beyond_context)
     return OutOfRange(StrCat("train: sequence of ", T, " tokens exceeds the model's ", c.n_ctx_train,
                              "-token context; hint: lower --seq-len"));
   for (int64_t t = 0; t < T; ++t) {

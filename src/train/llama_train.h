@@ -54,8 +54,10 @@ class TrainModel {
 
   // Mean cross-entropy of labels given tokens (positions 0..T-1). With backward, parameter gradients
   // accumulate d(loss_scale · loss). labels[t] is the target after tokens[t] or -100 (ignored).
+  // T beyond the model's trained context is refused unless allow_beyond_context (memory benchmarks: RoPE
+  // simply extrapolates, the loss is meaningless but the step's memory and time are real).
   Result<double> Run(std::span<const int32_t> tokens, std::span<const int32_t> labels, const ComputeOptions& o,
-                     bool backward, float loss_scale = 1.0f);
+                     bool backward, float loss_scale = 1.0f, bool allow_beyond_context = false);
 
   // Peak bytes of saved activations in the last Run (measured, for reports).
   uint64_t last_saved_bytes() const { return last_saved_bytes_; }

@@ -1,6 +1,7 @@
 // Whole-model training tests on tiny synthetic Llama GGUFs: model gradients vs finite differences, MST and
 // layer checkpointing give the same loss and gradients as the plain path (T not divisible by the chunk
-// count, ignored labels), and declared trainable sets (layers, LoRA, side module) on a frozen q8_0 backbone.
+// count, ignored labels), declared trainable sets (layers, LoRA, side module) on a frozen q8_0 backbone, and
+// sequences past the trained context only on request (memory benchmarks).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -164,6 +165,27 @@ TEST(TrainModel, BadInput) {
   auto bad = TrainModel::Load(test::BuildTinyModel(ts), *ParseTrainableSpec("layers:0-5"), 1);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("the model has 2 layers"), std::string::npos);
+}
+
+// Memory benchmarks run T past the trained context: allowed only on request (RoPE extrapolates), and the
+// default still refuses with the usual error. MST + checkpointing still equals the plain path out there.
+TEST(TrainModel, BeyondContextOnlyWhenAllowed) {
+  std::vector<int32_t> tok, lab;
+  Sequence(300, &tok, &lab);  // tiny model context is 256
+  auto m = Tiny("full");
+  auto refused = m->Run(tok, lab, {}, true);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("exceeds the model's 256-token context"), std::string::npos);
+  auto plain = m->Run(tok, lab, {}, true, 1.0f, /*allow_beyond_context=*/true);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_TRUE(std::isfinite(*plain));
+  EXPECT_GT(*plain, 0.0);
+  const auto g0 = Grads(*m);
+  auto mst = Tiny("full");
+  auto l = mst->Run(tok, lab, {.mlp_chunks = -1, .head_chunks = -1, .checkpoint_layers = true}, true, 1.0f, true);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_NEAR(*l, *plain, 1e-6 * *plain);
+  for (const auto& [name, g] : Grads(*mst)) EXPECT_LE(MaxRelDiff(g, g0.at(name)), 1e-6) << name;
 }
 
 }  // namespace
