@@ -109,7 +109,7 @@ TEST(NiahGrid, RunsAndResumesFromTheLog) {
                 .batch = 64};
   const ModelConfig cfg = (*model)->config();
   MemoryMaker make = [&] { return MakeMemory({.kind = "streaming", .window = 128}, cfg); };
-  auto first = RunGrid(*model, *tok, *hay, make, o);
+  auto first = RunGrid(*tok, *hay, SessionAnswerer(*model, *tok, make, o.batch), o);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   ASSERT_EQ(first->size(), 4u);
   for (const auto& c : *first) {
@@ -119,7 +119,7 @@ TEST(NiahGrid, RunsAndResumesFromTheLog) {
   }
   // A line cut by an interruption is ignored; the four finished cells are not run again.
   { std::ofstream(log, std::ios::app) << "{\"strategy\": \"streaming-te"; }
-  auto second = RunGrid(*model, *tok, *hay, make, o);
+  auto second = RunGrid(*tok, *hay, SessionAnswerer(*model, *tok, make, o.batch), o);
   ASSERT_TRUE(second.ok());
   for (size_t i = 0; i < 4; ++i) {
     EXPECT_TRUE((*second)[i].resumed);

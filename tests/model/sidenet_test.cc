@@ -10,7 +10,10 @@
 #include "model/config.h"
 #include "model/model.h"
 #include "ops/matmul.h"
+#include "sidenet/generate.h"
 #include "sidenet/longmem.h"
+#include "sidenet/segments.h"
+#include "tokenizer/tokenizer.h"
 #include "sidenet/sidenet.h"
 #include "tiny_model.h"
 
@@ -394,6 +397,33 @@ TEST_F(SideNetTest, BadInputIsReported) {
   std::vector<int32_t> bad = {1, 2, 999};
   EXPECT_FALSE(lm_->Segment(bad, {}).ok());
   EXPECT_EQ(lm_->bank().n_tokens(), 0);  // nothing was written
+}
+
+TEST(Segments, DocumentOrderLabelsAndHoldout) {
+  std::vector<Document> docs = {{"a", {1, 2, 3, 4, 5, 6, 7}}, {"b", {8, 9, 10}}, {"c", {11}}};
+  auto s = SegmentStream::Create(docs, 3);
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(s->size(), 3);  // a: [1 2 3] [4 5 6] (7 is only a target), b: [8 9 10], c: too short
+  std::vector<int32_t> t, l;
+  s->Get(0, &t, &l);
+  EXPECT_EQ(t, (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_EQ(l, (std::vector<int32_t>{2, 3, 4}));  // labels continue into the next segment of the document
+  EXPECT_TRUE(s->at(0).first_of_doc);
+  s->Get(1, &t, &l);
+  EXPECT_EQ(t, (std::vector<int32_t>{4, 5, 6}));
+  EXPECT_EQ(l, (std::vector<int32_t>{5, 6, 7}));
+  EXPECT_FALSE(s->at(1).first_of_doc);
+  s->Get(2, &t, &l);
+  EXPECT_EQ(t, (std::vector<int32_t>{8, 9, 10}));
+  EXPECT_EQ(l, (std::vector<int32_t>{9, 10, -100}));  // the document's last token has no target
+  EXPECT_TRUE(s->at(2).first_of_doc);
+  std::vector<Document> tr, ho;
+  SplitHoldout({{"d", std::vector<int32_t>(100, 1)}}, 0.1, &tr, &ho);
+  ASSERT_EQ(tr.size(), 1u);
+  ASSERT_EQ(ho.size(), 1u);
+  EXPECT_EQ(tr[0].tokens.size(), 90u);
+  EXPECT_EQ(ho[0].tokens.size(), 10u);
+  EXPECT_FALSE(SegmentStream::Create({{"x", {1}}}, 4).ok());
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 // `longmem demo`: the README's main job. Loads the default model, answers a question through the chat
 // template, measures perplexity and speed on a long public-domain text, then hides a needle in real text
-// twice as long as the model's window and asks dense attention and ReAttention (LongCache) to find it.
+// twice as long as the model's window and asks dense attention and ReAttention (LongCache) to find it — and
+// LongMem too when --sidenet names a trained SideNet.
 #include <cstdio>
 
 #include "common.h"
+#include "longmem_answerer.h"
 #include "eval/niah/demo.h"
 #include "eval/perplexity.h"
 #include "ops/matmul.h"
@@ -22,6 +24,7 @@ void RegisterDemo(CLI::App& app, int& exit_code) {
     int64_t chunks = 4;
     int64_t long_length = 0;
     bool skip_long = false;
+    LongMemSystemOptions longmem;
   };
   auto o = std::make_shared<Opts>();
   AddModelOptions(*cmd, o->model);
@@ -32,6 +35,7 @@ void RegisterDemo(CLI::App& app, int& exit_code) {
   cmd->add_option("--long-length", o->long_length, "tokens of the long-memory test (default: twice the window)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 22));
   cmd->add_flag("--skip-long", o->skip_long, "skip the long-memory part (it takes a few minutes on 2 cores)");
+  cmd->add_option("--sidenet", o->longmem.sidenet, "also answer with LongMem (a SideNet from `longmem train-sidenet`)");
   cmd->callback([&exit_code, o] {
     std::printf("== longmem demo ==\n");
     const double t0 = NowSeconds();
@@ -105,6 +109,15 @@ void RegisterDemo(CLI::App& app, int& exit_code) {
 
     // Long memory: the same needle in the same real text, read by each strategy.
     niah::PasskeyDemoOptions long_options{.length = o->long_length};
+    if (!o->longmem.sidenet.empty()) {
+      std::string name;
+      auto answer = LongMemAnswerer(*loaded, o->longmem, &name);
+      if (!answer.ok()) {
+        exit_code = Fail(answer.status());
+        return;
+      }
+      long_options.extra.push_back({name, std::move(*answer)});
+    }
     long_options.print = [](const std::string& line) { std::printf("  %s\n", line.c_str()); std::fflush(stdout); };
     std::printf("\nlong memory: a needle at half depth in %lld tokens of %s (the model's window is %lld)\n",
                 static_cast<long long>(o->long_length > 0 ? o->long_length : 2 * model->config().n_ctx_train),

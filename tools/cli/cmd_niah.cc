@@ -7,6 +7,7 @@
 #include "eval/niah/report.h"
 #include "eval/niah/runner.h"
 #include "long_commands.h"
+#include "longmem_answerer.h"
 #include "memory_options.h"
 
 namespace lm::cli {
@@ -32,10 +33,15 @@ void RegisterNiah(CLI::App& app, int& exit_code) {
     std::vector<double> depths = {0.1, 0.5, 0.9};
     int64_t trials = 1, batch = 512;
     uint32_t seed = 1234;
+    LongMemSystemOptions longmem;
   };
   auto o = std::make_shared<Opts>();
   AddModelOptions(*cmd, o->model);
   AddMemoryOptions(*cmd, o->memory);
+  cmd->add_option("--sidenet", o->longmem.sidenet, "with --memory longmem: the trained SideNet");
+  cmd->add_option("--segment", o->longmem.segment, "with --memory longmem: segment / local window tokens")
+      ->capture_default_str();
+  o->longmem.memory.Add(*cmd);
   cmd->add_option("--haystack", o->haystack, "text to hide needles in (default: data/kjv.txt)");
   cmd->add_option("--task", o->task, "passkey | needle | multikey | multivalue")->capture_default_str();
   cmd->add_option("--lengths", o->lengths, "prompt lengths in tokens")->delimiter(',')->capture_default_str();
@@ -77,10 +83,24 @@ void RegisterNiah(CLI::App& app, int& exit_code) {
     MemoryOptions mo = o->memory.ToOptions();
     const int64_t max_len = *std::max_element(o->lengths.begin(), o->lengths.end());
     if (mo.kind == "dense") mo.n_ctx = max_len + 64;  // dense reads everything, past its window too
-    auto desc = DescribeMemory(mo, c);                // bad options fail here, before tokenising or running anything
-    if (!desc.ok()) {
-      exit_code = Fail(desc.status());
-      return;
+    // Bad options fail here, before tokenising or running anything.
+    niah::Answerer answer;
+    Result<std::string> desc = std::string();
+    if (mo.kind == "longmem") {
+      auto a = LongMemAnswerer(*loaded, o->longmem, &*desc);
+      if (!a.ok()) {
+        exit_code = Fail(a.status());
+        return;
+      }
+      answer = std::move(*a);
+    } else {
+      desc = DescribeMemory(mo, c);
+      if (!desc.ok()) {
+        exit_code = Fail(desc.status());
+        return;
+      }
+      answer = niah::SessionAnswerer(loaded->model, *loaded->tokenizer, [mo, &c] { return MakeMemory(mo, c); },
+                                     o->batch);
     }
     const double t_tok = NowSeconds();
     auto hay = niah::MakeHaystack(*loaded->tokenizer, *text, static_cast<size_t>(max_len) * 8 + (1 << 20));
@@ -116,8 +136,7 @@ void RegisterNiah(CLI::App& app, int& exit_code) {
                    eta);
       std::fflush(stderr);
     };
-    auto cells = niah::RunGrid(
-        loaded->model, *loaded->tokenizer, *hay, [&] { return MakeMemory(mo, c); }, go);
+    auto cells = niah::RunGrid(*loaded->tokenizer, *hay, answer, go);
     std::fprintf(stderr, "\n");
     if (!cells.ok()) {
       exit_code = Fail(cells.status());

@@ -1,7 +1,7 @@
 // `longmem run --memory longmem --sidenet PATH`: LongMem inference. A long input (-f FILE, then -p PROMPT)
 // is read segment by segment into the memory bank by the frozen backbone; the last segment stays local and
-// the SideNet generates from it while retrieving from the bank. As in the official code there is no
-// incremental cache: each new token re-runs the local window (at most --segment tokens).
+// the SideNet generates from it while retrieving from the bank (sidenet/generate.h). --save-bank and
+// --load-bank keep what was read across runs.
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -10,9 +10,8 @@
 #include "core/str.h"
 #include "longmem_commands.h"
 #include "longmem_options.h"
-#include "sampling/sampler.h"
 #include "sampling_options.h"
-#include "sidenet/longmem.h"
+#include "sidenet/generate.h"
 #include "tokenizer/chat_template.h"
 
 namespace lm::cli {
@@ -45,9 +44,6 @@ Status Run(const Opts& o) {
   auto lm = sidenet::LongMem::Create(loaded->model, net->get(), mc);
   if (!lm.ok()) return lm.status();
   const ModelConfig& c = loaded->model->config();
-  if (o.segment < 2 * mc.chunk_size || o.segment > c.n_ctx_train)
-    return InvalidArgument(StrCat("run: --segment ", o.segment, " must lie in [", 2 * mc.chunk_size, ", ",
-                                  c.n_ctx_train, "]"));
   if (!o.load_bank.empty()) {
     auto bank = membank::MemoryBank::Load(o.load_bank, mc.BankConfig(c));
     if (!bank.ok()) return bank.status();
@@ -68,69 +64,38 @@ Status Run(const Opts& o) {
     prompt = *r;
   }
   std::vector<int32_t> ids = tok.Encode(text.empty() ? prompt : text + "\n" + prompt);
-  const int64_t n_input = static_cast<int64_t>(ids.size());
-
-  // Read: whole segments into memory while more than one segment remains; the rest is the local window.
-  const double t0 = NowSeconds();
-  size_t start = 0;
-  int64_t n_segments = 0;
-  while (ids.size() - start > static_cast<size_t>(o.segment)) {
-    std::span<const int32_t> seg(ids.data() + start, static_cast<size_t>(o.segment));
-    LM_RETURN_IF_ERROR((*lm)->Memorize(seg));
-    start += static_cast<size_t>(o.segment);
-    ++n_segments;
-  }
-  const double t_read = NowSeconds() - t0;
-  if (!o.save_bank.empty()) LM_RETURN_IF_ERROR((*lm)->bank().Save(o.save_bank));
-
-  // Generate: the local window is everything not yet in memory; when it reaches --segment tokens its first
-  // half goes to memory (retrieve-then-write order is kept: those tokens are no longer local).
-  std::vector<int32_t> local(ids.begin() + static_cast<std::ptrdiff_t>(start), ids.end());
-  std::vector<float> hidden(static_cast<size_t>(o.segment * c.n_embd)), logits(static_cast<size_t>(c.n_vocab));
-  Sampler sampler(o.sampling);
-  std::vector<int32_t> generated;
-  const double t1 = NowSeconds();
-  int64_t retrieved = 0;
-  for (int64_t i = 0; i < o.n; ++i) {
-    if (static_cast<int64_t>(local.size()) >= o.segment) {
-      const size_t half = local.size() / 2;
-      LM_RETURN_IF_ERROR((*lm)->Memorize(std::span<const int32_t>(local.data(), half)));
-      local.erase(local.begin(), local.begin() + static_cast<std::ptrdiff_t>(half));
-    }
-    auto st = (*lm)->Segment(local, {.use_memory = o.memory == "longmem", .write_memory = false,
-                                     .final_hidden = hidden.data()});
-    if (!st.ok()) return st.status();
-    retrieved = st->retrieved;
-    (*net)->Logits(hidden.data() + (local.size() - 1) * static_cast<size_t>(c.n_embd), 1, logits.data());
-    const int32_t next = sampler.Sample(logits, generated);
-    if (tok.IsEndOfGeneration(next)) break;
-    generated.push_back(next);
-    local.push_back(next);
-    if (!o.json) {
-      const std::string piece = tok.Decode(std::span<const int32_t>(&next, 1));
+  sidenet::GenerateOptions go{.segment = o.segment, .max_tokens = o.n, .sampling = o.sampling,
+                              .use_memory = o.memory == "longmem"};
+  if (!o.json)
+    go.on_token = [&tok](int32_t id) {
+      const std::string piece = tok.Decode(std::span<const int32_t>(&id, 1));
       std::fwrite(piece.data(), 1, piece.size(), stdout);
       std::fflush(stdout);
-    }
-  }
-  const double t_gen = NowSeconds() - t1;
+      return true;
+    };
+  std::vector<int32_t> generated;
+  auto st = sidenet::Generate(**lm, tok, ids, go, &generated);
+  if (!st.ok()) return st.status();
+  if (!o.save_bank.empty()) LM_RETURN_IF_ERROR((*lm)->bank().Save(o.save_bank));
   const auto& bank = (*lm)->bank();
   if (o.json) {
-    nlohmann::json j = {{"input_tokens", n_input}, {"memorized_segments", n_segments},
+    nlohmann::json j = {{"input_tokens", st->n_input}, {"memorized_segments", st->memorized_segments},
                         {"memory_tokens", bank.n_tokens()}, {"memory_bytes", bank.bytes()},
-                        {"retrieved_per_query", retrieved}, {"read_seconds", t_read},
+                        {"retrieved_per_query", st->retrieved}, {"read_seconds", st->read_seconds},
                         {"generated", tok.Decode(generated)}, {"generated_tokens", generated.size()},
-                        {"generate_seconds", t_gen}, {"peak_rss_bytes", PeakRssBytes()}};
+                        {"generate_seconds", st->generate_seconds}, {"peak_rss_bytes", PeakRssBytes()}};
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("\n");
   }
+  const double read_tps = st->read_seconds > 0 ? static_cast<double>(st->memorized_segments * o.segment) / st->read_seconds : 0.0;
   std::fprintf(stderr,
                "\nlongmem: read %lld tokens (%lld segments into memory, %.1f tokens/s); memory holds %lld tokens (%s); "
                "generated %zu tokens at %.2f tokens/s; peak RSS %s\n",
-               static_cast<long long>(n_input), static_cast<long long>(n_segments),
-               t_read > 0 ? static_cast<double>(n_segments * o.segment) / t_read : 0.0,
+               static_cast<long long>(st->n_input), static_cast<long long>(st->memorized_segments), read_tps,
                static_cast<long long>(bank.n_tokens()), HumanBytes(bank.bytes()).c_str(), generated.size(),
-               t_gen > 0 ? static_cast<double>(generated.size()) / t_gen : 0.0, HumanBytes(PeakRssBytes()).c_str());
+               st->generate_seconds > 0 ? static_cast<double>(generated.size()) / st->generate_seconds : 0.0,
+               HumanBytes(PeakRssBytes()).c_str());
   return OkStatus();
 }
 
@@ -148,7 +113,7 @@ void RegisterRun(CLI::App& app, int& exit_code) {
   cmd->add_option("-n,--n-predict", o->n, "tokens to generate")->capture_default_str()->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--segment", o->segment, "tokens per memory segment and of the local window")->capture_default_str();
   cmd->add_option("--load-bank", o->load_bank, "start from a memory bank saved by an earlier run");
-  cmd->add_option("--save-bank", o->save_bank, "save the memory bank after reading the input");
+  cmd->add_option("--save-bank", o->save_bank, "save the memory bank at the end (input and generated text read into it)");
   cmd->add_flag("--json", o->json, "print one JSON object instead of streaming text");
   o->mem.Add(*cmd);
   AddSamplingOptions(*cmd, o->sampling);

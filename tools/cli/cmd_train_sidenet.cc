@@ -21,7 +21,7 @@ namespace {
 
 struct Opts {
   ModelOptions model;
-  std::vector<std::string> data;
+  std::vector<std::string> data, eval_data;
   std::string out;
   int64_t seg_len = 512, steps = 200, save_every = 50, eval_every = 50, eval_segments = 8, accum = 1;
   int64_t stop_after = -1, max_tokens = 0, sidenet_layers = 0, memory_layer = 0, warmup = 0;
@@ -76,20 +76,28 @@ Status Run(const Opts& o) {
   LM_RETURN_IF_ERROR(o.memory.Apply(&mc));
 
   // Documents: one per file, tokenised with BOS.
-  std::vector<sidenet::Document> docs;
   int64_t total = 0;
-  const std::vector<std::string> files = o.data.empty() ? std::vector<std::string>{DefaultTextPath()} : o.data;
-  for (const std::string& f : files) {
-    auto text = ReadTextFile(f);
-    if (!text.ok()) return text.status();
-    auto ids = loaded->tokenizer->Encode(*text, {.add_bos = true, .parse_special = false});
-    if (o.max_tokens > 0 && total + static_cast<int64_t>(ids.size()) > o.max_tokens)
-      ids.resize(static_cast<size_t>(std::max<int64_t>(0, o.max_tokens - total)));
-    total += static_cast<int64_t>(ids.size());
-    if (ids.size() >= 2) docs.push_back({f, std::move(ids)});
+  auto read_docs = [&](const std::vector<std::string>& files, int64_t max_tokens,
+                       std::vector<sidenet::Document>* docs) -> Status {
+    for (const std::string& f : files) {
+      auto text = ReadTextFile(f);
+      if (!text.ok()) return text.status();
+      auto ids = loaded->tokenizer->Encode(*text, {.add_bos = true, .parse_special = false});
+      if (max_tokens > 0 && total + static_cast<int64_t>(ids.size()) > max_tokens)
+        ids.resize(static_cast<size_t>(std::max<int64_t>(0, max_tokens - total)));
+      total += static_cast<int64_t>(ids.size());
+      if (ids.size() >= 2) docs->push_back({f, std::move(ids)});
+    }
+    return OkStatus();
+  };
+  std::vector<sidenet::Document> docs, train_docs, eval_docs;
+  LM_RETURN_IF_ERROR(read_docs(o.data.empty() ? std::vector<std::string>{DefaultTextPath()} : o.data, o.max_tokens, &docs));
+  if (o.eval_data.empty()) {
+    sidenet::SplitHoldout(docs, o.holdout, &train_docs, &eval_docs);
+  } else {  // whole held-out documents: each is evaluated from an empty memory, segment after segment
+    train_docs = std::move(docs);
+    LM_RETURN_IF_ERROR(read_docs(o.eval_data, 0, &eval_docs));
   }
-  std::vector<sidenet::Document> train_docs, eval_docs;
-  sidenet::SplitHoldout(docs, o.holdout, &train_docs, &eval_docs);
   auto train = sidenet::SegmentStream::Create(std::move(train_docs), o.seg_len);
   if (!train.ok()) return train.status();
   auto eval = sidenet::SegmentStream::Create(std::move(eval_docs), o.seg_len);
@@ -124,7 +132,13 @@ Status Run(const Opts& o) {
       .compute = *compute, .save_every = o.save_every, .eval_every = o.eval_every,
       .eval_segments = o.eval_segments, .reset_per_document = !o.no_reset, .resume = o.resume, .seed = o.seed,
       .run_config = run.dump()};
-  to.on_step = [](const sidenet::SideNetStepReport& r) {
+  const auto out = std::filesystem::path(o.out);
+  const std::string side_path = (out / "sidenet.safetensors").string();
+  sidenet::SideNet* side = net->get();
+  to.on_step = [side, side_path](const sidenet::SideNetStepReport& r) {
+    // The SideNet file `run`, `niah` and the eval tools load, refreshed at every checkpoint.
+    if (r.saved)
+      if (Status s = side->Save(side_path); !s.ok()) std::fprintf(stderr, "warning: %s\n", s.ToString().c_str());
     std::string ev;
     if (r.eval_loss >= 0) ev = StrCat(" | eval ", r.eval_loss, " (no memory ", r.eval_loss_no_memory, ")");
     std::fprintf(stderr,
@@ -136,8 +150,6 @@ Status Run(const Opts& o) {
   };
   sidenet::SideNetTrainer trainer(**lm, **eval_lm, *train, *eval, to);
   LM_RETURN_IF_ERROR(trainer.Run());
-  const auto out = std::filesystem::path(o.out);
-  const std::string side_path = (out / "sidenet.safetensors").string();
   LM_RETURN_IF_ERROR((*net)->Save(side_path));
   const std::string svg = (out / "loss.svg").string();
   LM_RETURN_IF_ERROR(train::WriteLossCurveSvg(svg, trainer.state().history,
@@ -177,7 +189,10 @@ void RegisterTrainSideNet(CLI::App& app, int& exit_code) {
   cmd->add_option("--schedule", o->schedule, "constant | linear | cosine")->capture_default_str();
   cmd->add_option("--wd", o->wd, "decoupled weight decay")->capture_default_str();
   cmd->add_option("--clip", o->clip, "global gradient-norm clip (0: off, as the paper)")->capture_default_str();
-  cmd->add_option("--holdout", o->holdout, "fraction of each document held out")->capture_default_str();
+  cmd->add_option("--holdout", o->holdout, "fraction of each document held out (without --eval-data)")
+      ->capture_default_str();
+  cmd->add_option("--eval-data", o->eval_data, "held-out documents for evaluation (instead of --holdout)")
+      ->expected(1, -1);
   cmd->add_option("--sidenet-layers", o->sidenet_layers, "SideNet layers (default: half the backbone's)");
   cmd->add_option("--memory-layer", o->memory_layer, "odd backbone block whose K/V are cached (default ≈ 0.7·L)");
   cmd->add_option("--init", o->init, "paper (copies of the odd backbone blocks, spec) | backbone (copies with output "

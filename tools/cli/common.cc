@@ -36,6 +36,7 @@ std::string FindUp(const std::string& rel) {
 
 std::string DefaultModelPath() { return FindUp("models/smollm2-135m-instruct-q4_1.gguf"); }
 std::string DefaultTextPath() { return FindUp("data/kjv.txt"); }
+std::string DefaultEvalDataDir() { return FindUp("data/eval"); }
 
 void AddModelOptions(CLI::App& app, ModelOptions& o) {
   app.add_option("-m,--model", o.model, "GGUF file or Hugging Face folder (default: the bundled SmolLM2-135M)");

@@ -29,6 +29,8 @@ Result<LoadedModel> LoadForCli(const ModelOptions& o);
 std::string DefaultModelPath();
 // data/kjv.txt (made by scripts/setup.sh), same search.
 std::string DefaultTextPath();
+// data/eval (held-out evaluation data made by scripts/setup.sh), same search.
+std::string DefaultEvalDataDir();
 Result<std::string> ReadTextFile(const std::string& path);
 
 uint64_t PeakRssBytes();

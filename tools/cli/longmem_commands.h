@@ -1,4 +1,4 @@
-// Registration of the LongMem subcommands (train-sidenet, run), kept apart from common.h.
+// Registration of the LongMem subcommands (train-sidenet, run, eval-ppl, eval-icl), kept apart from common.h.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -7,5 +7,7 @@ namespace lm::cli {
 
 void RegisterTrainSideNet(CLI::App& app, int& exit_code);
 void RegisterRun(CLI::App& app, int& exit_code);
+void RegisterEvalPpl(CLI::App& app, int& exit_code);
+void RegisterEvalIcl(CLI::App& app, int& exit_code);
 
 }  // namespace lm::cli

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   lm::cli::RegisterCalibrateHeads(app, exit_code);
   lm::cli::RegisterTrainSideNet(app, exit_code);
   lm::cli::RegisterRun(app, exit_code);
+  lm::cli::RegisterEvalPpl(app, exit_code);
+  lm::cli::RegisterEvalIcl(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -17,12 +17,15 @@ Result<std::vector<PasskeyDemoRow>> RunPasskeyDemo(std::shared_ptr<const Model> 
   for (const auto& s : strategies) LM_RETURN_IF_ERROR(DescribeMemory(s, c).status());  // fail before work
   auto hay = MakeHaystack(tok, haystack_text, static_cast<size_t>(length) * 8 + (1 << 20));
   if (!hay.ok()) return hay.status();
+  std::vector<PasskeyDemoOptions::System> systems;
+  for (const auto& s : strategies)
+    systems.push_back({*DescribeMemory(s, c), SessionAnswerer(model, tok, [s, &c] { return MakeMemory(s, c); }, o.batch)});
+  for (const auto& e : o.extra) systems.push_back(e);
   std::vector<PasskeyDemoRow> rows;
-  for (const auto& s : strategies) {
-    PasskeyDemoRow row{.strategy = *DescribeMemory(s, c)};
+  for (const auto& sys : systems) {
+    PasskeyDemoRow row{.strategy = sys.name};
     if (o.print) o.print(StrCat("running ", row.strategy, " on ", length, " tokens ..."));
-    auto cell = RunCell(
-        model, tok, *hay, [&] { return MakeMemory(s, c); }, o.task, length, o.depth, 0, o.seed, o.batch);
+    auto cell = RunCell(tok, *hay, sys.answer, o.task, length, o.depth, 0, o.seed);
     if (!cell.ok()) return cell.status();
     row.cell = *cell;
     if (o.print) {

@@ -20,6 +20,12 @@ struct PasskeyDemoOptions {
   // tokens with dense attention, while it finds a "special magic number" needle at 8K (docs/long_context.md).
   TaskKind task = TaskKind::kNeedle;
   std::vector<MemoryOptions> strategies;  // empty: dense (sized to the prompt) and reattention defaults
+  // Further systems answered on the same prompt after the strategies (e.g. LongMem with a trained SideNet).
+  struct System {
+    std::string name;
+    Answerer answer;
+  };
+  std::vector<System> extra;
   int64_t batch = 512;
   std::function<void(const std::string& line)> print;  // progress lines (may be empty)
 };

@@ -51,45 +51,60 @@ nlohmann::json ToJson(const GridOptions& o, const CellResult& c) {
 
 }  // namespace
 
-Result<CellResult> RunCell(std::shared_ptr<const Model> model, const Tokenizer& tok, const Haystack& hay,
-                           const MemoryMaker& make_memory, TaskKind task, int64_t length, double depth, int64_t trial,
-                           uint32_t seed, int64_t batch) {
+Answerer SessionAnswerer(std::shared_ptr<const Model> model, const Tokenizer& tok, MemoryMaker make_memory,
+                         int64_t batch) {
+  return [model = std::move(model), &tok, make_memory = std::move(make_memory), batch](
+             std::span<const int32_t> prompt, int64_t max_new, const AnswerDone& done) -> Result<Answer> {
+    auto memory = make_memory();
+    if (!memory.ok()) return memory.status();
+    Session s(model, std::move(*memory));
+    Answer a;
+    double t0 = Now();
+    LM_RETURN_IF_ERROR(s.Prefill(std::vector<int32_t>(prompt.begin(), prompt.end()), batch));
+    a.prefill_seconds = Now() - t0;
+    t0 = Now();
+    for (int64_t i = 0; i < max_new; ++i) {
+      const auto logits = s.logits();
+      const auto id = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      if (tok.IsEndOfGeneration(id)) break;
+      a.tokens.push_back(id);
+      if (done(a.tokens)) break;
+      if (i + 1 < max_new) LM_RETURN_IF_ERROR(s.Decode(id));
+    }
+    a.decode_seconds = Now() - t0;
+    a.kv_bytes = s.memory().kv_bytes();
+    return a;
+  };
+}
+
+Result<CellResult> RunCell(const Tokenizer& tok, const Haystack& hay, const Answerer& answer, TaskKind task,
+                           int64_t length, double depth, int64_t trial, uint32_t seed) {
   std::mt19937 rng(CellSeed(seed, task, length, depth, trial));
   const TaskInstance inst = MakeTask(task, depth, rng);
   const auto offset = static_cast<int64_t>(rng() % static_cast<uint32_t>(hay.tokens.size()));
   auto prompt = BuildPrompt(tok, hay, inst, length, offset);
   if (!prompt.ok()) return prompt.status();
-  auto memory = make_memory();
-  if (!memory.ok()) return memory.status();
-  Session s(std::move(model), std::move(*memory));
   CellResult c{.length = length, .depth = depth, .trial = trial};
   c.n_prompt = static_cast<int64_t>(prompt->tokens.size());
   for (const auto& a : inst.answers) c.expected += (c.expected.empty() ? "" : " ") + a;
-  double t0 = Now();
-  LM_RETURN_IF_ERROR(s.Prefill(prompt->tokens, batch));
-  c.prefill_seconds = Now() - t0;
-  t0 = Now();
-  std::vector<int32_t> out;
-  for (int64_t i = 0; i < inst.max_new_tokens; ++i) {
-    const auto logits = s.logits();
-    const auto tok_id = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-    if (tok.IsEndOfGeneration(tok_id)) break;
-    out.push_back(tok_id);
+  // The answer is one line; stop at its end rather than spend decode steps on what follows.
+  const AnswerDone done = [&tok](const std::vector<int32_t>& out) {
     const std::string text = tok.Decode(out, true);
-    // The answer is one line; stop at its end rather than spend decode steps on what follows.
-    if (text.find('\n') != std::string::npos && text.find_first_not_of(" \n") < text.find('\n')) break;
-    if (i + 1 < inst.max_new_tokens) LM_RETURN_IF_ERROR(s.Decode(tok_id));
-  }
-  c.decode_seconds = Now() - t0;
-  c.n_generated = static_cast<int64_t>(out.size());
-  c.response = tok.Decode(out, true);
+    return text.find('\n') != std::string::npos && text.find_first_not_of(" \n") < text.find('\n');
+  };
+  auto a = answer(prompt->tokens, inst.max_new_tokens, done);
+  if (!a.ok()) return a.status();
+  c.prefill_seconds = a->prefill_seconds;
+  c.decode_seconds = a->decode_seconds;
+  c.n_generated = static_cast<int64_t>(a->tokens.size());
+  c.response = tok.Decode(a->tokens, true);
   c.score = ScoreResponse(task, inst, c.response);
-  c.kv_bytes = s.memory().kv_bytes();
+  c.kv_bytes = a->kv_bytes;
   return c;
 }
 
-Result<std::vector<CellResult>> RunGrid(std::shared_ptr<const Model> model, const Tokenizer& tok, const Haystack& hay,
-                                        const MemoryMaker& make_memory, const GridOptions& o) {
+Result<std::vector<CellResult>> RunGrid(const Tokenizer& tok, const Haystack& hay, const Answerer& answer,
+                                        const GridOptions& o) {
   std::map<Key, CellResult> done;
   if (!o.jsonl_path.empty()) {
     std::ifstream in(o.jsonl_path);
@@ -135,7 +150,7 @@ Result<std::vector<CellResult>> RunGrid(std::shared_ptr<const Model> model, cons
         if (it != done.end()) {
           results.push_back(it->second);
         } else {
-          auto c = RunCell(model, tok, hay, make_memory, o.task, length, depth, trial, o.seed, o.batch);
+          auto c = RunCell(tok, hay, answer, o.task, length, depth, trial, o.seed);
           if (!c.ok()) return c.status();
           results.push_back(*c);
           if (log.is_open()) log << ToJson(o, *c).dump() << "\n" << std::flush;  // one line per finished cell

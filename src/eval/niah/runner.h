@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,12 +48,28 @@ struct GridOptions {
 
 using MemoryMaker = std::function<Result<std::unique_ptr<Memory>>()>;
 
-// One prompt through one memory: prefill, greedy decode until the answer ends, score.
-Result<CellResult> RunCell(std::shared_ptr<const Model> model, const Tokenizer& tok, const Haystack& hay,
-                           const MemoryMaker& make_memory, TaskKind task, int64_t length, double depth, int64_t trial,
-                           uint32_t seed, int64_t batch);
+// What a system produced for one prompt.
+struct Answer {
+  std::vector<int32_t> tokens;  // greedy answer, end-of-generation excluded
+  uint64_t kv_bytes = 0;        // memory held after reading the prompt
+  double prefill_seconds = 0, decode_seconds = 0;
+};
+// True once the answer so far is complete (its first line has ended).
+using AnswerDone = std::function<bool(const std::vector<int32_t>& tokens)>;
+// Any system that reads a prompt and answers greedily with at most max_new tokens: a model with a memory
+// strategy (SessionAnswerer), or LongMem's SideNet over its memory bank.
+using Answerer =
+    std::function<Result<Answer>(std::span<const int32_t> prompt, int64_t max_new, const AnswerDone& done)>;
 
-Result<std::vector<CellResult>> RunGrid(std::shared_ptr<const Model> model, const Tokenizer& tok, const Haystack& hay,
-                                        const MemoryMaker& make_memory, const GridOptions& options);
+// The model with a fresh memory from make_memory per prompt: prefill in batches, then greedy decoding.
+Answerer SessionAnswerer(std::shared_ptr<const Model> model, const Tokenizer& tok, MemoryMaker make_memory,
+                         int64_t batch);
+
+// One prompt through one system: build the cell's prompt, answer, score.
+Result<CellResult> RunCell(const Tokenizer& tok, const Haystack& hay, const Answerer& answer, TaskKind task,
+                           int64_t length, double depth, int64_t trial, uint32_t seed);
+
+Result<std::vector<CellResult>> RunGrid(const Tokenizer& tok, const Haystack& hay, const Answerer& answer,
+                                        const GridOptions& options);
 
 }  // namespace lm::niah

@@ -1,0 +1,81 @@
+// Memory sweep options and SideNet loading for the evaluation subcommands.
+#include "eval_options.h"
+
+#include "core/str.h"
+#include "eval/longmem/buckets.h"
+
+namespace lm::cli {
+
+void EvalMemorySweep::Add(CLI::App& cmd) {
+  cmd.add_option("--mem-chunk", chunks, "chunk sizes csz to sweep, e.g. 2,4,8 (default: the SideNet file's)");
+  cmd.add_option("--mem-k", ks, "retrieved tokens K to sweep, e.g. 32,64 (default: the SideNet file's)");
+  cmd.add_option("--mem-size", sizes, "memory capacities M in tokens to sweep, e.g. 8192,65536 (default: the file's)");
+  cmd.add_option("--mem-eviction", eviction, "spec | exact (default: the SideNet file's)");
+  cmd.add_option("--mem-index", index, "exact | ivf | hnsw (default: the SideNet file's)");
+  cmd.add_option("--memory-layer", memory_layer,
+                 "backbone block whose K/V fill the memory; must be the one the SideNet was trained for "
+                 "(train-sidenet --memory-layer)");
+}
+
+Result<std::vector<sidenet::MemoryConfig>> EvalMemorySweep::Expand(const sidenet::SideNet& side) const {
+  const sidenet::MemoryConfig base = side.memory_config();
+  auto list = [](const std::string& csv, int64_t dflt, const char* what) -> Result<std::vector<int64_t>> {
+    if (csv.empty()) return std::vector<int64_t>{dflt};
+    return eval_longmem::ParseIntList(csv, what);
+  };
+  auto cs = list(chunks, base.chunk_size, "--mem-chunk");
+  if (!cs.ok()) return cs.status();
+  auto kk = list(ks, base.retrieve_tokens, "--mem-k");
+  if (!kk.ok()) return kk.status();
+  auto ms = list(sizes, base.capacity_tokens, "--mem-size");
+  if (!ms.ok()) return ms.status();
+  std::vector<sidenet::MemoryConfig> out;
+  for (int64_t c : *cs)
+    for (int64_t k : *kk)
+      for (int64_t m : *ms) {
+        sidenet::MemoryConfig mc = base;
+        mc.chunk_size = c;
+        mc.retrieve_tokens = k;
+        mc.capacity_tokens = m;
+        if (!eviction.empty()) {
+          auto e = sidenet::ParseEviction(eviction);
+          if (!e.ok()) return e.status();
+          mc.eviction = *e;
+        }
+        if (!index.empty()) {
+          auto i = sidenet::ParseIndexKind(index);
+          if (!i.ok()) return i.status();
+          mc.index = *i;
+        }
+        LM_RETURN_IF_ERROR(sidenet::Validate(mc));
+        out.push_back(mc);
+      }
+  return out;
+}
+
+Result<std::unique_ptr<sidenet::SideNet>> LoadSideNetForEval(const LoadedModel& loaded, const std::string& path,
+                                                            int64_t memory_layer) {
+  if (!loaded.gguf) return Unsupported("eval: the backbone must be a GGUF file for LongMem; hint: -m model.gguf");
+  auto net = sidenet::SideNet::Load(loaded.gguf, path);
+  if (!net.ok()) return net.status();
+  const int64_t trained = (*net)->config().memory_layer;
+  if (memory_layer > 0 && memory_layer != trained)
+    return InvalidArgument(StrCat("eval: --memory-layer ", memory_layer, " but '", path,
+                                  "' was trained with memory layer ", trained,
+                                  "; hint: train a SideNet for that layer (longmem train-sidenet --memory-layer ",
+                                  memory_layer, ") and pass it with --sidenet"));
+  return net;
+}
+
+std::vector<std::string> SplitNames(const std::string& csv) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at <= csv.size()) {
+    const size_t end = std::min(csv.find(',', at), csv.size());
+    if (end > at) out.push_back(csv.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+}  // namespace lm::cli

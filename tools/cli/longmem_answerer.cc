@@ -1,0 +1,46 @@
+// LongMem answerer for the needle grid: fresh bank per prompt, greedy SideNet generation.
+#include "longmem_answerer.h"
+
+#include "common.h"
+#include "core/str.h"
+#include "sidenet/generate.h"
+
+namespace lm::cli {
+
+Result<niah::Answerer> LongMemAnswerer(const LoadedModel& loaded, const LongMemSystemOptions& o,
+                                       std::string* description) {
+  if (o.sidenet.empty())
+    return InvalidArgument("--memory longmem needs --sidenet PATH (sidenet.safetensors from `longmem train-sidenet`)");
+  if (!loaded.gguf) return Unsupported("--memory longmem: the backbone must be a GGUF file");
+  auto net = sidenet::SideNet::Load(loaded.gguf, o.sidenet);
+  if (!net.ok()) return net.status();
+  sidenet::MemoryConfig mc = (*net)->memory_config();
+  LM_RETURN_IF_ERROR(o.memory.Apply(&mc));
+  std::shared_ptr<sidenet::SideNet> side = std::move(*net);
+  auto lm = sidenet::LongMem::Create(loaded.model, side.get(), mc);
+  if (!lm.ok()) return lm.status();
+  std::shared_ptr<sidenet::LongMem> shared = std::move(*lm);
+  *description = StrCat("longmem sidenet=", o.sidenet, " csz=", mc.chunk_size, " K=", mc.retrieve_tokens,
+                        " M=", mc.capacity_tokens, " segment=", o.segment);
+  const Tokenizer* tok = loaded.tokenizer.get();
+  const int64_t segment = o.segment;
+  return niah::Answerer([side, shared, tok, segment](std::span<const int32_t> prompt, int64_t max_new,
+                                                     const niah::AnswerDone& done) -> Result<niah::Answer> {
+    shared->ResetMemory();
+    niah::Answer a;
+    sidenet::GenerateOptions go{.segment = segment, .max_tokens = max_new, .sampling = {.temperature = 0.0f}};
+    go.on_token = [&](int32_t) { return !done(a.tokens); };
+    // Generate appends to a.tokens before calling on_token, so `done` sees the answer so far.
+    auto st = sidenet::Generate(*shared, *tok, prompt, go, &a.tokens);
+    if (!st.ok()) return st.status();
+    a.prefill_seconds = st->read_seconds;
+    a.decode_seconds = st->generate_seconds;
+    // Bytes of keys/values actually stored (the bank allocates its whole capacity up front).
+    const auto& bank = shared->bank();
+    const uint64_t row = static_cast<uint64_t>(bank.config().n_head_kv * bank.config().head_dim) * sizeof(float);
+    a.kv_bytes = row * (2 * static_cast<uint64_t>(bank.n_tokens()) + static_cast<uint64_t>(bank.n_chunks()));
+    return a;
+  });
+}
+
+}  // namespace lm::cli
