@@ -125,24 +125,8 @@ Status Run(const Opts& o) {
   j["threads"] = GlobalPoolThreads();
   j["revision"] = GitRevision();
   if (side) j["sidenet"] = el::SideNetInfoJson(*side, o.sidenet);
-  const bool want_json = o.json_opt && o.json_opt->count() > 0;
-  if (want_json && o.json.empty()) std::printf("%s\n", j.dump(2).c_str());
-  for (const std::string& path : {o.json, o.plot}) {  // reports go into folders that may not exist yet
-    const auto dir = std::filesystem::path(path).parent_path();
-    std::error_code ec;
-    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-  }
-  if (!o.json.empty()) {
-    const std::string text = j.dump(2) + "\n";
-    LM_RETURN_IF_ERROR(io::WriteFileAtomic(o.json, {std::string_view(text)}));
-    std::fprintf(stderr, "eval-ppl: wrote %s\n", o.json.c_str());
-  }
-  std::string plot = o.plot;
-  if (plot.empty() && !o.json.empty()) plot = std::filesystem::path(o.json).replace_extension(".svg").string();
-  if (!plot.empty()) {
-    LM_RETURN_IF_ERROR(plot::WriteLineChartSvg(plot, el::PplChart(*rep, StrCat("perplexity by document length (segment ", o.segment, ")"))));
-    std::fprintf(stderr, "eval-ppl: wrote %s\n", plot.c_str());
-  }
+  LM_RETURN_IF_ERROR(WriteEvalReport("eval-ppl", j, o.json, o.json_opt && o.json_opt->count() > 0, o.plot,
+                                     el::PplChart(*rep, StrCat("perplexity by document length (segment ", o.segment, ")"))));
   return OkStatus();
 }
 

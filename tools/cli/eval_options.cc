@@ -1,7 +1,11 @@
 // Memory sweep options and SideNet loading for the evaluation subcommands.
 #include "eval_options.h"
 
+#include <cstdio>
+#include <filesystem>
+
 #include "core/str.h"
+#include "io/atomic_file.h"
 #include "eval/longmem/buckets.h"
 
 namespace lm::cli {
@@ -76,6 +80,28 @@ std::vector<std::string> SplitNames(const std::string& csv) {
     at = end + 1;
   }
   return out;
+}
+
+Status WriteEvalReport(const std::string& tool, const nlohmann::json& j, const std::string& json_path,
+                       bool json_to_stdout, std::string plot_path, const plot::LineChart& chart) {
+  if (json_to_stdout && json_path.empty()) std::printf("%s\n", j.dump(2).c_str());
+  if (plot_path.empty() && !json_path.empty())
+    plot_path = std::filesystem::path(json_path).replace_extension(".svg").string();
+  for (const std::string& path : {json_path, plot_path}) {  // reports go into folders that may not exist yet
+    const auto dir = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  }
+  if (!json_path.empty()) {
+    const std::string text = j.dump(2) + "\n";
+    LM_RETURN_IF_ERROR(io::WriteFileAtomic(json_path, {std::string_view(text)}));
+    std::fprintf(stderr, "%s: wrote %s\n", tool.c_str(), json_path.c_str());
+  }
+  if (!plot_path.empty()) {
+    LM_RETURN_IF_ERROR(plot::WriteLineChartSvg(plot_path, chart));
+    std::fprintf(stderr, "%s: wrote %s\n", tool.c_str(), plot_path.c_str());
+  }
+  return OkStatus();
 }
 
 }  // namespace lm::cli

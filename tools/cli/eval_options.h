@@ -10,7 +10,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "core/status.h"
+#include "eval/plot/line_chart.h"
 #include "runtime/loader.h"
 #include "sidenet/sidenet.h"
 
@@ -31,5 +34,10 @@ Result<std::unique_ptr<sidenet::SideNet>> LoadSideNetForEval(const LoadedModel& 
 
 // Splits "a,b,c" into names (empty items dropped).
 std::vector<std::string> SplitNames(const std::string& csv);
+
+// Writes an evaluation report: the JSON to `json_path` (or stdout when --json was given without a path), and
+// the chart to `plot_path` (default: the JSON's name with .svg). Folders are created as needed.
+Status WriteEvalReport(const std::string& tool, const nlohmann::json& j, const std::string& json_path,
+                       bool json_to_stdout, std::string plot_path, const plot::LineChart& chart);
 
 }  // namespace lm::cli
