@@ -3,7 +3,6 @@
 // in memory, accuracy mean ± std over seeds for the backbone, the SideNet without memory, LongMem, and a
 // long-context strategy reading all N + k demonstrations. Prints a table; writes JSON and an SVG chart.
 #include <cstdio>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "common.h"
@@ -11,9 +10,7 @@
 #include "eval/longmem/buckets.h"
 #include "eval/longmem/icl_report.h"
 #include "eval/longmem/sidenet_info.h"
-#include "eval/plot/line_chart.h"
 #include "eval_options.h"
-#include "io/atomic_file.h"
 #include "longmem_commands.h"
 #include "memory_options.h"
 

@@ -11,9 +11,7 @@
 #include "core/str.h"
 #include "eval/longmem/ppl_report.h"
 #include "eval/longmem/sidenet_info.h"
-#include "eval/plot/line_chart.h"
 #include "eval_options.h"
-#include "io/atomic_file.h"
 #include "longmem_commands.h"
 #include "memory_options.h"
 
