@@ -63,6 +63,7 @@ Status ForwardHidden(const Model& model, Memory& memory, std::span<const int32_t
     if (taps && taps->kv_layer == l) {  // before Attend, which may rotate k in place
       std::copy(s.k.begin(), s.k.begin() + T * c.kv_dim(), taps->k);
       std::copy(s.v.begin(), s.v.begin() + T * c.kv_dim(), taps->v);
+      if (taps->stop_after_kv) return OkStatus();
     }
     AttendRequest req{.layer = static_cast<int>(l), .q = s.q.data(), .k = s.k.data(), .v = s.v.data(),
                       .pos = pos.data(), .n_tokens = T, .out = s.att.data()};

@@ -37,6 +37,9 @@ struct ForwardTaps {
   float* k = nullptr;     // [T, Hkv, D] that block's keys *before* RoPE (position-free memory)
   float* v = nullptr;     // [T, Hkv, D]
   float* final_residual = nullptr;  // [T, C] the last block's output before the final norm
+  // Return as soon as kv_layer's keys and values are copied (the rest of the pass is skipped; the memory
+  // then holds only the layers below, and scratch.hidden is not computed): LongMem reading input into memory.
+  bool stop_after_kv = false;
 };
 
 // Runs every layer over tokens at absolute positions pos (equal lengths), storing K/V in memory.

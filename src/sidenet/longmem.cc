@@ -58,7 +58,8 @@ Status LongMem::Backbone(std::span<const int32_t> tokens, bool need_hidden) {
   v_.resize(k_.size());
   const int64_t m = side_->config().memory_layer;
   ForwardTaps taps{.hidden_states = need_hidden ? hidden_.data() : nullptr, .kv_layer = m, .k = k_.data(),
-                   .v = v_.data(), .final_residual = need_hidden ? final_residual_.data() : nullptr};
+                   .v = v_.data(), .final_residual = need_hidden ? final_residual_.data() : nullptr,
+                   .stop_after_kv = !need_hidden};
   kv_->Clear();  // each segment is read on its own, as in the paper
   return ForwardHidden(*backbone_, *kv_, tokens, pos_, scratch_, &taps);
 }
@@ -78,8 +79,9 @@ Result<SegmentStats> LongMem::Segment(std::span<const int32_t> tokens, const Seg
   stats.backbone_seconds = Now() - t;
   t = Now();
   const int64_t n_chunks = memory_.retrieve_tokens / memory_.chunk_size;
-  SideNetCall call{.hidden = hidden_.data(), .final_residual = final_residual_.data(), .T = T, .labels = o.labels, .final_hidden = o.final_hidden,
-                   .backward = o.backward, .loss_scale = o.loss_scale};
+  SideNetCall call{.hidden = hidden_.data(), .final_residual = final_residual_.data(), .T = T,
+                   .labels = o.labels, .final_hidden = o.final_hidden, .backward = o.backward,
+                   .loss_scale = o.loss_scale};
   Status retrieve_status;
   if (o.use_memory) {
     call.retrieve = [&](const float* q_pre, int64_t n) {

@@ -392,6 +392,24 @@ TEST_F(SideNetTest, FileRoundTripAndBadFiles) {
   std::filesystem::remove_all(dir);
 }
 
+// Memorize stops the backbone at the cached block; the bank must hold exactly what a full Segment writes.
+TEST_F(SideNetTest, MemorizeWritesWhatSegmentWrites) {
+  const auto tokens = Tokens(16, 31);
+  ASSERT_TRUE(lm_->Memorize(tokens).ok());
+  auto other = LongMem::Create(tiny_.model, net_.get(), SmallMemory());
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE((*other)->Segment(tokens, {}).ok());
+  const auto& a = lm_->bank();
+  const auto& b = (*other)->bank();
+  ASSERT_EQ(a.n_tokens(), 16);
+  ASSERT_EQ(b.n_tokens(), 16);
+  for (int64_t g = 0; g < tiny_.c.n_head_kv; ++g)
+    for (int64_t i = 0; i < 16 * tiny_.c.head_dim; ++i) {
+      ASSERT_EQ(a.keys()[g * a.kv_stride() + i], b.keys()[g * b.kv_stride() + i]);
+      ASSERT_EQ(a.values()[g * a.kv_stride() + i], b.values()[g * b.kv_stride() + i]);
+    }
+}
+
 TEST_F(SideNetTest, BadInputIsReported) {
   EXPECT_FALSE(lm_->Segment(Tokens(300, 1), {}).ok());  // longer than the backbone's 256-token context
   std::vector<int32_t> bad = {1, 2, 999};
