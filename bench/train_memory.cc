@@ -3,13 +3,11 @@
 // (bench/train_memory.sh) so that peaks never mix. No AdamW step runs, so the moments m/v are never
 // allocated: the peak is weights + grads + activations (the MST paper's comparison); the AdamW-included
 // figure adds 8 B per trainable value.
-#include <malloc.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -21,6 +19,7 @@
 #include "core/str.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
+#include "eval/process_memory.h"
 #include "io/gguf_reader.h"
 #include "model/config.h"
 #include "tokenizer/tokenizer.h"
@@ -67,30 +66,6 @@ Result<Args> ParseArgs(int argc, char** argv) {
   if (a.config != "plain" && a.config != "mst" && a.config != "mst+ckpt")
     return InvalidArgument(StrCat("--config '", a.config, "': expected plain, mst or mst+ckpt"));
   return a;
-}
-
-uint64_t StatusBytes(const char* key) {  // a "Key:  N kB" line of /proc/self/status; 0 if absent
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (!f) return 0;
-  char line[256];
-  uint64_t kib = 0;
-  const size_t n = std::strlen(key);
-  while (std::fgets(line, sizeof line, f)) {
-    if (std::strncmp(line, key, n) == 0 && line[n] == ':') {
-      kib = std::strtoull(line + n + 1, nullptr, 10);
-      break;
-    }
-  }
-  std::fclose(f);
-  return kib * 1024;
-}
-
-// Writes "5" to /proc/self/clear_refs (VmHWM := VmRSS). False where the kernel or sandbox refuses.
-bool ResetPeakRss() {
-  std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
-  if (!f) return false;
-  const bool ok = std::fputs("5", f) >= 0;
-  return std::fclose(f) == 0 && ok;
 }
 
 // The first n tokens of a text file: tokenises a growing prefix (cut at a newline) until it yields n.
@@ -159,16 +134,15 @@ Status Main(int argc, char** argv) {
 
   // Baseline: weights + params + grads, the tokenizer's text and tables freed.
   const uint64_t weight_bytes = TouchWeights(**file);
-  malloc_trim(0);
-  const uint64_t hwm_before_reset = StatusBytes("VmHWM");
-  const bool reset = ResetPeakRss();
-  const uint64_t rss_before = StatusBytes("VmRSS");
-  const uint64_t hwm_at_start = StatusBytes("VmHWM");
+  const uint64_t hwm_before_reset = eval::PeakRssBytes();
+  const bool reset = eval::ResetPeakRss();  // frees the heap's slack first, then VmHWM := VmRSS
+  const uint64_t rss_before = eval::CurrentRssBytes();
+  const uint64_t hwm_at_start = eval::PeakRssBytes();
   const auto t0 = std::chrono::steady_clock::now();
   auto loss = (*model)->Run(tokens, labels, o, /*backward=*/true, 1.0f, /*allow_beyond_context=*/true);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!loss.ok()) return loss.status();
-  const uint64_t peak = StatusBytes("VmHWM");
+  const uint64_t peak = eval::PeakRssBytes();
 
   const uint64_t estimate = train::EstimateActivationBytes(c, a.T, o);
   nlohmann::ordered_json j = {  // keys in this order
