@@ -10,7 +10,6 @@
 #include <random>
 #include <vector>
 
-#include "memory/memory_bank/exact_search.h"
 
 namespace lm::membank {
 namespace {
@@ -158,21 +157,6 @@ TEST(MemoryBank, RetrieveRealValuedScoresMatch) {
       }
 }
 
-TEST(ExactSearch, TiesGoToLowerIndexAndNaNRanksLast) {
-  // Keys 0..9 all score 1 except key 3 (NaN) and key 7 (2): expect 7, then 0, 1, 2, 4.
-  const int64_t D = 2, n = 10;
-  std::vector<float> keys(n * D, 0.5f);
-  keys[3 * D] = std::numeric_limits<float>::quiet_NaN();
-  keys[7 * D] = keys[7 * D + 1] = 1.0f;
-  const float q[2] = {1.0f, 1.0f};
-  std::vector<int32_t> out(5);
-  ExactTopK({.queries = q, .n_rows = 1, .head_dim = D, .keys = keys.data(), .n_keys = n, .k = 5, .out = out.data()});
-  EXPECT_EQ(out, (std::vector<int32_t>{7, 0, 1, 2, 4}));
-  out.resize(n);
-  ExactTopK({.queries = q, .n_rows = 1, .head_dim = D, .keys = keys.data(), .n_keys = n, .k = n, .out = out.data()});
-  EXPECT_EQ(out.back(), 3);
-}
-
 // Occupancy in chunks after each add of `add` chunks into a bank of `cap` chunks.
 std::vector<int64_t> Occupancy(EvictionRule rule, int64_t cap, int64_t add, int n_adds) {
   const int64_t csz = 2;
@@ -245,6 +229,13 @@ TEST(MemoryBank, SlotsHoldWrittenDataAfterEvictionShifts) {
       ASSERT_EQ(k_out, 1);
       EXPECT_EQ(slots[0], newest * csz);
       EXPECT_EQ(slots[csz], newest * csz);
+      // The search kernel's packed copy of the chunk keys follows every shift: full ranking = brute force.
+      std::mt19937 rng(static_cast<uint32_t>(next_tok));
+      const auto qr = IntData(3 * Hkv * D, &rng);
+      const int64_t kk = std::min<int64_t>(5, bank->n_chunks());
+      const auto got = Retrieve(*bank, qr, 3, Hkv, kk, &k_out);
+      const auto ref = BruteForceChunks(*bank, qr, 3, Hkv, kk);
+      for (int64_t i = 0; i < 3 * Hkv * kk; ++i) ASSERT_EQ(got[i * csz], ref[i] * csz) << "entry " << i;
     }
     EXPECT_EQ(bank->tokens_written(), next_tok);
     EXPECT_GT(bank->chunks_evicted(), 0);
@@ -270,7 +261,8 @@ TEST(MemoryBank, EmptyBankAndReset) {
   EXPECT_EQ(k_out, 0);
   ASSERT_TRUE(bank->Add(kv.data(), kv.data(), 2).ok());
   EXPECT_EQ(bank->n_chunks(), 1);
-  EXPECT_EQ(bank->bytes(), (2 * 16 + 8) * 4 * 4u);  // (K + V + chunk keys) x D x f32
+  // (K + V + chunk keys + packed chunk keys, padded to 32) x D x f32
+  EXPECT_EQ(bank->bytes(), (2 * 16 + 8 + 32) * 4 * 4u);
 }
 
 TEST(MemoryBank, ErrorsSayWhatAndHint) {

@@ -34,10 +34,14 @@ Status MemoryBank::Allocate() {
   keys_.reset(new (std::nothrow) float[token_floats]);
   values_.reset(new (std::nothrow) float[token_floats]);
   chunk_keys_.reset(new (std::nothrow) float[chunk_floats]);
-  if (!keys_ || !values_ || !chunk_keys_) {
+  packed_.resize(static_cast<size_t>(config_.n_head_kv));
+  bool packed_ok = true;
+  for (PackedKeys& p : packed_) packed_ok = packed_ok && p.Reserve(config_.capacity_chunks(), config_.head_dim);
+  if (!keys_ || !values_ || !chunk_keys_ || !packed_ok) {
     keys_.reset();
     values_.reset();
     chunk_keys_.reset();
+    packed_.clear();
     return OutOfMemory(StrCat("memory_bank: cannot allocate ", HumanBytes(bytes()), " for ", config_.n_head_kv,
                               " kv heads x ", config_.capacity_tokens, " tokens x ", config_.head_dim,
                               " dims (K, V and chunk keys, f32); hint: lower capacity_tokens"));
@@ -46,6 +50,9 @@ Status MemoryBank::Allocate() {
 }
 
 Status MemoryBank::BuildIndexes() {
+  GlobalPool().ParallelFor(config_.n_head_kv, [&](int64_t begin, int64_t end, int) {
+    for (int64_t g = begin; g < end; ++g) packed_[g].Update(head_chunk_keys(g), n_chunks_, 0);
+  });
   indexes_.clear();
   if (config_.index == IndexKind::kExact) return OkStatus();
   for (int64_t g = 0; g < config_.n_head_kv; ++g) {
@@ -76,6 +83,7 @@ uint64_t MemoryBank::bytes() const {
   const auto Hkv = static_cast<uint64_t>(config_.n_head_kv), D = static_cast<uint64_t>(config_.head_dim);
   uint64_t b = (2 * static_cast<uint64_t>(config_.capacity_tokens) + static_cast<uint64_t>(config_.capacity_chunks())) *
                Hkv * D * sizeof(float);
+  for (const PackedKeys& p : packed_) b += p.bytes();
   for (const auto& index : indexes_) b += index->bytes();
   return b;
 }
@@ -132,8 +140,11 @@ Result<int64_t> MemoryBank::Add(const float* k, const float* v, int64_t N) {
                                   ", more than the capacity of ", config_.capacity_chunks(),
                                   " chunks; hint: add at most ", config_.capacity_tokens,
                                   " tokens at a time or raise capacity_tokens"));
+  const int64_t evicted_before = chunks_evicted_;
   Evict(n_new);
   const int64_t first = n_chunks_;
+  // An eviction shifted every stored chunk, so the packed keys are rebuilt; otherwise only the new ones.
+  const int64_t repack_from = chunks_evicted_ != evicted_before ? 0 : first;
   // One item = one chunk of one kv head: copy its csz tokens' K and V, and average the keys.
   GlobalPool().ParallelFor(Hkv * n_new, [&](int64_t begin, int64_t end, int) {
     for (int64_t item = begin; item < end; ++item) {
@@ -153,6 +164,9 @@ Result<int64_t> MemoryBank::Add(const float* k, const float* v, int64_t N) {
   });
   n_chunks_ += n_new;
   tokens_written_ += n_new * csz;
+  GlobalPool().ParallelFor(Hkv, [&](int64_t begin, int64_t end, int) {
+    for (int64_t g = begin; g < end; ++g) packed_[g].Update(head_chunk_keys(g), n_chunks_, repack_from);
+  });
   ForEachIndex(
       [&](int64_t g, ChunkIndex* index) { index->Append(head_chunk_keys(g), n_chunks_, n_new, first_chunk_id()); });
   return n_new * csz;
@@ -223,26 +237,14 @@ Status MemoryBank::Retrieve(const float* q, int64_t T, int64_t H, int64_t n_chun
       redo_top.resize(static_cast<size_t>(n_redo * k));
       for (int64_t i = 0; i < n_redo; ++i)
         std::memcpy(redo_q.data() + i * D, packed.data() + redo[i] * D, static_cast<size_t>(D) * sizeof(float));
-      ExactTopK({.queries = redo_q.data(),
-                 .n_rows = n_redo,
-                 .head_dim = D,
-                 .keys = chunk_keys(g),
-                 .n_keys = n_chunks_,
-                 .k = k,
-                 .out = redo_top.data()});
+      ExactTopK(redo_q.data(), n_redo, packed_[g], k, redo_top.data());
       for (int64_t i = 0; i < n_redo; ++i) std::copy_n(redo_top.data() + i * k, k, top.data() + redo[i] * k);
     }
   }
   // Exact heads (ExactTopK parallelises inside).
   for (int64_t g = 0; g < Hkv; ++g) {
     if (by_index[g]) continue;
-    ExactTopK({.queries = packed.data() + g * rows * D,
-               .n_rows = rows,
-               .head_dim = D,
-               .keys = chunk_keys(g),
-               .n_keys = n_chunks_,
-               .k = k,
-               .out = top.data() + g * rows * k});
+    ExactTopK(packed.data() + g * rows * D, rows, packed_[g], k, top.data() + g * rows * k);
   }
 
   // Expand chunk slots to token slots: [T, H, k * csz].

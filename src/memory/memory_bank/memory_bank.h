@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "memory/memory_bank/exact_search.h"
 
 namespace lm::membank {
 
@@ -97,8 +98,8 @@ class MemoryBank {
   // Lifetime counters for reports; Reset does not clear them (so ids of chunks stay unique, see below).
   int64_t tokens_written() const { return tokens_written_; }  // total ever written
   int64_t chunks_evicted() const { return chunks_evicted_; }  // total ever dropped by eviction
-  // Bytes held: the token K/V and chunk-key buffers as allocated (whole capacity) plus the faiss indexes'
-  // vectors and links (estimated from their sizes).
+  // Bytes held: the token K/V and chunk-key buffers as allocated (whole capacity; chunk keys twice: row-major
+  // and in the search kernel's layout) plus the faiss indexes' vectors and links (estimated from their sizes).
   uint64_t bytes() const;
   // True when a faiss index answers Retrieve (IVF reports false until it has trained).
   bool index_ready() const;
@@ -120,7 +121,7 @@ class MemoryBank {
  private:
   explicit MemoryBank(const MemoryBankConfig& c);
   Status Allocate();
-  Status BuildIndexes();             // (re)creates the faiss indexes (if any) and feeds them the stored chunks
+  Status BuildIndexes();  // repacks the stored chunk keys, (re)creates the faiss indexes (if any) and feeds them
   void Evict(int64_t n_new_chunks);  // applies the eviction rule before n_new_chunks are written
   void ForEachIndex(const std::function<void(int64_t g, ChunkIndex* index)>& fn);  // parallel over kv heads
   float* head_keys(int64_t g) { return keys_.get() + g * kv_stride(); }
@@ -135,6 +136,7 @@ class MemoryBank {
   std::unique_ptr<float[]> keys_;        // [Hkv, capacity_tokens, D] f32
   std::unique_ptr<float[]> values_;      // [Hkv, capacity_tokens, D] f32
   std::unique_ptr<float[]> chunk_keys_;  // [Hkv, capacity_chunks, D] f32
+  std::vector<PackedKeys> packed_;       // per kv head: the chunk keys in the exact search kernel's layout
   int64_t n_chunks_ = 0;
   int64_t tokens_written_ = 0;
   int64_t chunks_evicted_ = 0;
