@@ -86,8 +86,10 @@ TEST(TrainModel, MstAndCheckpointingMatchPlainPath) {
     auto m = Tiny("full");
     const double l = *m->Run(tok, lab, o, true);
     EXPECT_NEAR(l, l0, 1e-6 * std::abs(l0)) << o.mlp_chunks << "/" << o.head_chunks;
+    // Chunking changes only the order of f32 sums (weight gradients accumulate per mini-sequence): a few
+    // ulps of the largest entry, where a wrong chunk boundary or mask would be off by orders of magnitude.
     for (const auto& [name, g] : Grads(*m))
-      EXPECT_LE(MaxRelDiff(g, g0.at(name)), 1e-6) << name << " mlp " << o.mlp_chunks << " head " << o.head_chunks;
+      EXPECT_LE(MaxRelDiff(g, g0.at(name)), 4e-6) << name << " mlp " << o.mlp_chunks << " head " << o.head_chunks;
   }
 }
 

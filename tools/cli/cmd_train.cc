@@ -139,6 +139,7 @@ Status RunTrain(const TrainOpts& o) {
                  r.eval_loss >= 0 ? StrCat(" eval ", r.eval_loss).c_str() : "", r.tokens_per_second,
                  FormatSeconds(r.eta_seconds).c_str(), r.saved ? " [saved]" : "");
   };
+  RetainFreedMemoryForReuse();
   train::Trainer trainer(**model, *data, to);
   LM_RETURN_IF_ERROR(trainer.Run());
   const std::string svg = (std::filesystem::path(o.out) / "loss.svg").string();

@@ -148,6 +148,7 @@ Status Run(const Opts& o) {
                  static_cast<long long>(r.memory_tokens), ev.c_str(), r.tokens_per_second, r.backbone_seconds,
                  r.sidenet_seconds, Secs(r.eta_seconds).c_str(), r.saved ? " [saved]" : "");
   };
+  RetainFreedMemoryForReuse();
   sidenet::SideNetTrainer trainer(**lm, **eval_lm, *train, *eval, to);
   LM_RETURN_IF_ERROR(trainer.Run());
   LM_RETURN_IF_ERROR((*net)->Save(side_path));

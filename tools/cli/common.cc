@@ -1,6 +1,7 @@
 // Shared CLI helpers.
 #include "common.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -73,6 +74,13 @@ uint64_t PeakRssBytes() {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+void RetainFreedMemoryForReuse() {
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);  // also turns off the dynamic threshold
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
 }
 
 double NowSeconds() {

@@ -3,6 +3,7 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <mutex>
@@ -56,6 +57,16 @@ void SgemmNN(int64_t m, int64_t n, int64_t k, const float* a, const float* b, fl
   const blasint M = ToBlasInt(m, "M"), N = ToBlasInt(n, "N"), K = ToBlasInt(k, "K");
   if (M == 0 || N == 0) return;
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha, a, K > 0 ? K : 1, b, N, beta, c, N);
+}
+
+void SgemmTN(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, float* c, float alpha,
+             float beta) {
+  DefaultToOneThread();
+  const blasint M = ToBlasInt(m, "M"), N = ToBlasInt(n, "N"), K = ToBlasInt(k, "K");
+  LM_CHECK(lda >= m, "sgemm: lda ", lda, " < m ", m);
+  if (M == 0 || N == 0) return;
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, alpha, a, std::max<blasint>(ToBlasInt(lda, "lda"), 1),
+              b, N, beta, c, N);
 }
 
 void SetBlasThreads(int n_threads) {

@@ -19,6 +19,11 @@ void SgemmNTStrided(int64_t m, int64_t n, int64_t k, const float* a, const float
 void SgemmNN(int64_t m, int64_t n, int64_t k, const float* a, const float* b, float* c, float alpha = 1.0f,
              float beta = 0.0f);
 
+// C[M, N] = alpha * A^T * B + beta * C with A stored [K, M] (row stride lda >= M, so A may be a column slice
+// of a wider matrix) and B [K, N] packed: weight gradients dW = dYᵀ·X without transposing dY first.
+void SgemmTN(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, float* c,
+             float alpha = 1.0f, float beta = 0.0f);
+
 // OpenBLAS keeps its own thread pool. longmem parallelises around BLAS with its own pool, so BLAS runs
 // single-threaded unless this is called first with more. n_threads <= 0 is ignored.
 void SetBlasThreads(int n_threads);

@@ -10,6 +10,7 @@
 #include "backend/cpu/blas.h"
 #include "core/check.h"
 #include "core/thread_pool.h"
+#include "train/ops/softmax_row.h"
 #include "train/ops/linear.h"
 
 namespace lm::train {
@@ -44,25 +45,17 @@ void BlockProbs(const AttentionShape& a, int64_t i0, int64_t bq, int64_t nk, int
     float* row = p + r * nk;
     const int32_t qp = a.q_pos[i0 + r];
     if (lse_in) {
-      const float l = lse_in[(i0 + r) * a.H + h];
-      for (int64_t j = 0; j < nk; ++j) row[j] = a.k_pos[j] <= qp ? std::exp(row[j] * a.scale - l) : 0.0f;
+      MaskScaleMax(row, a.k_pos, nk, qp, a.scale);
+      ExpShiftSum(row, nk, lse_in[(i0 + r) * a.H + h]);  // lse = +inf (no visible key): all 0
       continue;
     }
-    float mx = -kInf;
-    for (int64_t j = 0; j < nk; ++j) {
-      row[j] = a.k_pos[j] <= qp ? row[j] * a.scale : -kInf;
-      mx = std::max(mx, row[j]);
-    }
+    const float mx = MaskScaleMax(row, a.k_pos, nk, qp, a.scale);
     if (mx == -kInf) {  // no visible key: zero output, and lse = +inf makes backward's probabilities 0
       std::fill(row, row + nk, 0.0f);
       lse_out[(i0 + r) * a.H + h] = kInf;
       continue;
     }
-    double sum = 0;
-    for (int64_t j = 0; j < nk; ++j) {
-      row[j] = std::exp(row[j] - mx);
-      sum += row[j];
-    }
+    const double sum = ExpShiftSum(row, nk, mx);
     const float inv = static_cast<float>(1.0 / sum);
     for (int64_t j = 0; j < nk; ++j) row[j] *= inv;
     lse_out[(i0 + r) * a.H + h] = mx + static_cast<float>(std::log(sum));
@@ -108,7 +101,7 @@ void AttentionBackward(const AttentionBackwardArgs& g) {
     auto& dvp = dv_w[static_cast<size_t>(worker)];
     dkp.assign(panel, 0.0f);
     dvp.assign(panel, 0.0f);
-    std::vector<float> p(static_cast<size_t>(kQBlock * a.S)), dp(p.size()), t(p.size()),
+    std::vector<float> p(static_cast<size_t>(kQBlock * a.S)), dp(p.size()),
         dqb(static_cast<size_t>(kQBlock * D));
     for (int64_t u = b; u < e; ++u) {
       const int64_t h = u / nb, hk = h / group, i0 = (u % nb) * kQBlock, bq = std::min(kQBlock, a.T - i0);
@@ -130,10 +123,8 @@ void AttentionBackward(const AttentionBackwardArgs& g) {
               p[static_cast<size_t>(r * nk + j)] * (dp[static_cast<size_t>(r * nk + j)] - di) * a.scale;
         }
         SgemmNN(bq, D, nk, dp.data(), kh, dqb.data());  // dQ = dS · K
-        Transpose(t.data(), dp.data(), bq, nk);          // dK += dSᵀ · Q
-        SgemmNN(nk, D, bq, t.data(), qb, dkp.data() + hk * a.S * D, 1.0f, 1.0f);
-        Transpose(t.data(), p.data(), bq, nk);           // dV += Pᵀ · dO
-        SgemmNN(nk, D, bq, t.data(), dob, dvp.data() + hk * a.S * D, 1.0f, 1.0f);
+        SgemmTN(nk, D, bq, dp.data(), nk, qb, dkp.data() + hk * a.S * D, 1.0f, 1.0f);  // dK += dSᵀ · Q
+        SgemmTN(nk, D, bq, p.data(), nk, dob, dvp.data() + hk * a.S * D, 1.0f, 1.0f);  // dV += Pᵀ · dO
       }
       for (int64_t r = 0; r < bq; ++r)
         std::copy(dqb.data() + r * D, dqb.data() + (r + 1) * D, g.dq + ((i0 + r) * a.H + h) * D);

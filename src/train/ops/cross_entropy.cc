@@ -7,6 +7,7 @@
 
 #include "core/check.h"
 #include "core/thread_pool.h"
+#include "train/ops/softmax_row.h"
 
 namespace lm::train {
 
@@ -30,11 +31,7 @@ double CrossEntropy(const CrossEntropyArgs& a) {
       const float mx = *std::max_element(z, z + a.V);
       const float zy = z[y];
       // One expf per logit: the exponentials are kept in place and reused for the gradient.
-      double sum = 0;
-      for (int64_t v = 0; v < a.V; ++v) {
-        z[v] = std::exp(z[v] - mx);
-        sum += z[v];
-      }
+      const double sum = ExpShiftSum(z, a.V, mx);
       row_loss[static_cast<size_t>(t)] = std::log(sum) + mx - zy;
       if (a.grad_scale != 0.0f) {
         const float k = static_cast<float>(a.grad_scale / sum);

@@ -39,16 +39,6 @@ void DequantTile(const Tensor& w, int64_t n0, int64_t n1, float* tile) {
 }
 }  // namespace
 
-void Transpose(float* out, const float* in, int64_t rows, int64_t cols) {
-  constexpr int64_t kB = 32;  // cache blocks
-  ParallelRange((cols + kB - 1) / kB, [&](int64_t cb0, int64_t cb1) {
-    for (int64_t c0 = cb0 * kB; c0 < std::min(cols, cb1 * kB); c0 += kB)
-      for (int64_t r0 = 0; r0 < rows; r0 += kB)
-        for (int64_t c = c0; c < std::min(cols, c0 + kB); ++c)
-          for (int64_t r = r0; r < std::min(rows, r0 + kB); ++r) out[c * rows + r] = in[r * cols + c];
-  });
-}
-
 void LinearForward(float* y, const float* x, const float* w, int64_t T, int64_t N, int64_t K) {
   if (T >= 2 * GlobalPool().n_threads()) {
     ParallelRange(T, [&](int64_t r0, int64_t r1) { SgemmNT(r1 - r0, N, K, x + r0 * K, w, y + r0 * N); });
@@ -65,10 +55,9 @@ void LinearBackward(const LinearBackwardArgs& a) {
     });
   }
   if (a.dw) {
-    std::vector<float> dyt(static_cast<size_t>(a.N * a.T));  // [N, T]
-    Transpose(dyt.data(), a.dy, a.T, a.N);
+    // dW[n0:n1] += dy[:, n0:n1]ᵀ · x, read in place (no transposed copy of dy).
     ParallelRange(a.N, [&](int64_t n0, int64_t n1) {
-      SgemmNN(n1 - n0, a.K, a.T, dyt.data() + n0 * a.T, a.x, a.dw + n0 * a.K, 1.0f, 1.0f);
+      SgemmTN(n1 - n0, a.K, a.T, a.dy + n0, a.N, a.x, a.dw + n0 * a.K, 1.0f, 1.0f);
     });
   }
 }

@@ -28,7 +28,4 @@ void FrozenLinearForward(float* y, const float* x, const Tensor& w, int64_t T);
 // dx (+)= dy · W for a frozen weight of any dtype; dy: [T, N], dx: [T, K].
 void FrozenLinearBackwardDx(float* dx, const float* dy, const Tensor& w, int64_t T, bool accumulate);
 
-// out[c, r] = in[r, c]; in: [rows, cols]. Used to express Aᵀ·B products through the NN gemm.
-void Transpose(float* out, const float* in, int64_t rows, int64_t cols);
-
 }  // namespace lm::train
