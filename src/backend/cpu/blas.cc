@@ -69,6 +69,19 @@ void SgemmTN(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const
               b, N, beta, c, N);
 }
 
+void SgemmStrided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                  int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  DefaultToOneThread();
+  const blasint M = ToBlasInt(m, "M"), N = ToBlasInt(n, "N"), K = ToBlasInt(k, "K");
+  LM_CHECK(lda >= (trans_a ? m : k) && ldb >= (trans_b ? k : n) && ldc >= n, "sgemm: strides lda ", lda, " ldb ",
+           ldb, " ldc ", ldc, " too small for M ", m, " N ", n, " K ", k, (trans_a ? " (A^T)" : ""),
+           (trans_b ? " (B^T)" : ""));
+  if (M == 0 || N == 0) return;
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
+              alpha, a, std::max<blasint>(ToBlasInt(lda, "lda"), 1), b, std::max<blasint>(ToBlasInt(ldb, "ldb"), 1),
+              beta, c, std::max<blasint>(ToBlasInt(ldc, "ldc"), 1));
+}
+
 void SetBlasThreads(int n_threads) {
   if (n_threads <= 0) return;
   g_threads_set_by_user.store(true);

@@ -24,6 +24,12 @@ void SgemmNN(int64_t m, int64_t n, int64_t k, const float* a, const float* b, fl
 void SgemmTN(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, float* c,
              float alpha = 1.0f, float beta = 0.0f);
 
+// The general form: C[M, N] = alpha * op(A) * op(B) + beta * C, row-major with explicit row strides, so
+// operands can be one head's columns of a [T, H, D] tensor. op(A) is [M, K]: A is stored [M, K] (lda >= K)
+// or, with trans_a, [K, M] (lda >= M); likewise op(B) is [K, N]: B stored [K, N] or, with trans_b, [N, K].
+void SgemmStrided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                  int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
 // OpenBLAS keeps its own thread pool. longmem parallelises around BLAS with its own pool, so BLAS runs
 // single-threaded unless this is called first with more. n_threads <= 0 is ignored.
 void SetBlasThreads(int n_threads);
