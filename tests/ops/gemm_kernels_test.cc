@@ -1,8 +1,9 @@
 // The backend/cpu product kernels against their plain references, at odd sizes, for every weight format;
 // plus the error of the Q8-activation path against the exact f32 product, and ops::MatMul's dispatch.
-// The project's Highway target set first: without it this TU's SupportedAndGeneratedTargets() lacks
-// AVX3_DL, and ForEachTarget ran the scalar fallback in its place, leaving the AVX-512 kernels unchecked.
-#include "backend/cpu/hwy_targets.h"
+// hwy_test_util.h first: it brings the project's Highway target set; without it this TU's
+// SupportedAndGeneratedTargets() lacks AVX3_DL, and the scalar fallback ran in its place, leaving the
+// AVX-512 kernels unchecked.
+#include "hwy_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +12,6 @@
 #include <cstdio>
 
 #include "backend/cpu/gemm.h"
-#include "hwy/targets.h"
 #include "core/quant.h"
 #include "core/thread_pool.h"
 #include "ops/gemm_test_util.h"
@@ -50,17 +50,10 @@ void CheckQuantAgainstReference(DType t);
 void CheckBatchInvariant(DType t);
 void CheckFloatAgainstReference(DType t);
 
-// Runs fn once per SIMD target compiled in and supported here (AVX3_DL, AVX2, the fallback).
+// Runs fn once per SIMD target; the kernels must really run on it, not fall back to another one.
 template <class Fn>
 void ForEachTarget(const Fn& fn) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    // The kernels must really run on this target, not fall back to another one (see the include above).
-    ASSERT_STREQ(GemmTargetName(), hwy::TargetName(target));
-    fn();
-  }
-  hwy::SetSupportedTargetsForTest(0);
+  test::ForEachHwyTarget(fn, &GemmTargetName);
 }
 
 TEST_P(QuantGemmTest, MatchesReferenceAtOddSizes) { ForEachTarget([this] { CheckQuantAgainstReference(GetParam()); }); }

@@ -1,6 +1,6 @@
 // Training softmax row kernels (ExpShiftSum, MaskScaleMax) on every SIMD target against scalar std::exp /
 // comparisons: lengths around every vector width, masked (-inf) entries exactly 0, NaN kept.
-#include "backend/cpu/hwy_targets.h"
+#include "hwy_test_util.h"  // first: the project's Highway target set
 #include "train/ops/softmax_row.h"
 
 #include <gtest/gtest.h>
@@ -10,25 +10,14 @@
 #include <random>
 #include <vector>
 
-#include "hwy/targets.h"
 
 namespace lm::train {
 namespace {
 
-template <class Fn>
-void ForEachTarget(const Fn& fn) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    fn();
-  }
-  hwy::SetSupportedTargetsForTest(0);
-}
-
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 TEST(SoftmaxRow, ExpShiftSumMatchesStdExp) {
-  ForEachTarget([] {
+  test::ForEachHwyTarget([] {
     std::mt19937 rng(3);
     std::normal_distribution<float> n(0.0f, 4.0f);
     for (int64_t len : {1, 7, 8, 15, 16, 17, 33, 1000, 5000}) {
@@ -59,7 +48,7 @@ TEST(SoftmaxRow, ExpShiftSumMatchesStdExp) {
 }
 
 TEST(SoftmaxRow, MaskScaleMaxMatchesScalar) {
-  ForEachTarget([] {
+  test::ForEachHwyTarget([] {
     std::mt19937 rng(4);
     std::normal_distribution<float> n;
     std::uniform_int_distribution<int32_t> pos(0, 40);

@@ -2,8 +2,7 @@
 // (integer data, so scores are exact and ties common) over shapes that hit every tail of the kernel (rows not
 // a multiple of the row block, keys not a multiple of the step, tiny and odd head dims, decode's key split),
 // NaN and tie rules, and incremental packing equal to a full repack.
-// The project's Highway target set first, so the targets listed below are the ones the kernel was built for.
-#include "backend/cpu/hwy_targets.h"
+#include "hwy_test_util.h"  // first: the project's Highway target set
 #include "memory/memory_bank/exact_search.h"
 
 #include <gtest/gtest.h>
@@ -14,7 +13,6 @@
 #include <random>
 #include <vector>
 
-#include "hwy/targets.h"
 
 namespace lm::membank {
 namespace {
@@ -43,16 +41,9 @@ std::vector<int32_t> BruteForce(const std::vector<float>& q, int64_t rows, const
   return out;
 }
 
-// Runs fn once per SIMD target compiled in and supported here (AVX3_DL, AVX2, the fallback).
 template <class Fn>
 void ForEachTarget(const Fn& fn) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    ASSERT_STREQ(ExactSearchTargetName(), hwy::TargetName(target));
-    fn();
-  }
-  hwy::SetSupportedTargetsForTest(0);
+  test::ForEachHwyTarget(fn, &ExactSearchTargetName);
 }
 
 struct Case {
