@@ -1,15 +1,11 @@
 // LongMem generation: memorise whole segments, then sample from the SideNet over the local window.
 #include "sidenet/generate.h"
 
-#include <chrono>
 
+#include "core/clock.h"
 #include "core/str.h"
 
 namespace lm::sidenet {
-
-namespace {
-double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-}  // namespace
 
 Result<GenerateStats> Generate(LongMem& lm, const Tokenizer& tok, std::span<const int32_t> input,
                                const GenerateOptions& o, std::vector<int32_t>* generated) {
@@ -22,7 +18,7 @@ Result<GenerateStats> Generate(LongMem& lm, const Tokenizer& tok, std::span<cons
   st.n_input = static_cast<int64_t>(input.size());
   const size_t seg = static_cast<size_t>(o.segment);
   size_t start = 0;
-  double t = Now();
+  double t = NowSeconds();
   if (o.use_memory) {
     while (input.size() - start > seg) {
       LM_RETURN_IF_ERROR(lm.Memorize(input.subspan(start, seg)));
@@ -32,13 +28,13 @@ Result<GenerateStats> Generate(LongMem& lm, const Tokenizer& tok, std::span<cons
   } else if (input.size() > seg) {
     start = input.size() - seg;  // without memory only the local window can be seen
   }
-  st.read_seconds = Now() - t;
+  st.read_seconds = NowSeconds() - t;
 
   std::vector<int32_t> local(input.begin() + static_cast<std::ptrdiff_t>(start), input.end());
   std::vector<float> hidden(seg * static_cast<size_t>(c.n_embd)), logits(static_cast<size_t>(c.n_vocab));
   Sampler sampler(o.sampling);
   std::vector<int32_t> history(input.begin(), input.end());
-  t = Now();
+  t = NowSeconds();
   for (int64_t i = 0; i < o.max_tokens; ++i) {
     if (local.size() >= seg) {
       const size_t half = local.size() / 2;
@@ -59,7 +55,7 @@ Result<GenerateStats> Generate(LongMem& lm, const Tokenizer& tok, std::span<cons
     local.push_back(next);
     if (o.on_token && !o.on_token(next)) break;
   }
-  st.generate_seconds = Now() - t;
+  st.generate_seconds = NowSeconds() - t;
   return st;
 }
 

@@ -1,17 +1,13 @@
 // LongMem segment loop: backbone taps → SideNet with retrieval → write the segment into the bank.
 #include "sidenet/longmem.h"
 
-#include <chrono>
 #include <cmath>
 #include <numeric>
 
+#include "core/clock.h"
 #include "core/str.h"
 
 namespace lm::sidenet {
-
-namespace {
-double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-}  // namespace
 
 Result<std::unique_ptr<LongMem>> LongMem::Create(std::shared_ptr<const Model> backbone, SideNet* side,
                                                  const MemoryConfig& memory) {
@@ -74,10 +70,10 @@ Result<SegmentStats> LongMem::Segment(std::span<const int32_t> tokens, const Seg
   const ModelConfig& c = backbone_->config();
   const int64_t T = static_cast<int64_t>(tokens.size());
   SegmentStats stats;
-  double t = Now();
+  double t = NowSeconds();
   LM_RETURN_IF_ERROR(Backbone(tokens, true));
-  stats.backbone_seconds = Now() - t;
-  t = Now();
+  stats.backbone_seconds = NowSeconds() - t;
+  t = NowSeconds();
   const int64_t n_chunks = memory_.retrieve_tokens / memory_.chunk_size;
   SideNetCall call{.hidden = hidden_.data(), .final_residual = final_residual_.data(), .T = T,
                    .labels = o.labels, .final_hidden = o.final_hidden, .backward = o.backward,
@@ -99,13 +95,13 @@ Result<SegmentStats> LongMem::Segment(std::span<const int32_t> tokens, const Seg
   LM_RETURN_IF_ERROR(retrieve_status);
   if (!loss.ok()) return loss.status();
   stats.loss = *loss;
-  stats.sidenet_seconds = Now() - t;
-  t = Now();
+  stats.sidenet_seconds = NowSeconds() - t;
+  t = NowSeconds();
   if (o.write_memory) {  // after retrieval (and backward, which still reads the retrieved slots)
     auto n = bank_->Add(k_.data(), v_.data(), T);
     if (!n.ok()) return n.status();
   }
-  stats.write_seconds = Now() - t;
+  stats.write_seconds = NowSeconds() - t;
   return stats;
 }
 

@@ -2,18 +2,12 @@
 // + segment cursor in checkpoint.safetensors; the memory bank of that step in bank-<step>.lmbank).
 #include "sidenet/sidenet_trainer.h"
 
-#include <chrono>
 #include <filesystem>
 
+#include "core/clock.h"
 #include "core/str.h"
 
 namespace lm::sidenet {
-
-namespace {
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-}  // namespace
 
 SideNetTrainer::SideNetTrainer(LongMem& lm, LongMem& eval_lm, const SegmentStream& train, const SegmentStream& eval,
                                SideNetTrainerOptions o)
@@ -88,11 +82,11 @@ Status SideNetTrainer::Run() {
   state_.run_config = o_.run_config;
   if (o_.resume) LM_RETURN_IF_ERROR(Restore());
   const int64_t stop = o_.stop_after > 0 ? std::min(o_.steps, o_.stop_after) : o_.steps;
-  const double t_start = Now();
+  const double t_start = NowSeconds();
   const int64_t step_at_start = state_.step;
   std::vector<int32_t> tokens, labels;
   while (state_.step < stop) {
-    const double t0 = Now();
+    const double t0 = NowSeconds();
     double loss = 0, t_backbone = 0, t_side = 0;
     int64_t n_tok = 0;
     for (int64_t a = 0; a < o_.accum; ++a) {
@@ -116,7 +110,7 @@ Status SideNetTrainer::Run() {
     const float lr = o_.schedule.At(state_.step);
     const double gnorm = train::AdamWStep(lm_.side().params(), o_.adam, lr, state_.step);
     ++state_.step;
-    const double dt = Now() - t0;
+    const double dt = NowSeconds() - t0;
     SideNetStepReport rep{.step = state_.step, .steps = o_.steps, .loss = loss, .grad_norm = gnorm, .lr = lr,
                           .tokens_per_second = static_cast<double>(n_tok) / dt,
                           .memory_tokens = lm_.bank().n_tokens(), .backbone_seconds = t_backbone,
@@ -134,7 +128,7 @@ Status SideNetTrainer::Run() {
       LM_RETURN_IF_ERROR(Save());
       rep.saved = true;
     }
-    const double per_step = (Now() - t_start) / static_cast<double>(state_.step - step_at_start);
+    const double per_step = (NowSeconds() - t_start) / static_cast<double>(state_.step - step_at_start);
     rep.eta_seconds = per_step * static_cast<double>(stop - state_.step);
     if (o_.on_step) o_.on_step(rep);
   }

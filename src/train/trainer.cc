@@ -2,18 +2,12 @@
 // window is a mean over its tokens and windows are averaged, so the gradient is the mean over the step.
 #include "train/trainer.h"
 
-#include <chrono>
 #include <filesystem>
 
+#include "core/clock.h"
 #include "core/str.h"
 
 namespace lm::train {
-
-namespace {
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-}  // namespace
 
 Trainer::Trainer(TrainModel& model, const TokenDataset& data, TrainerOptions options)
     : model_(model), data_(data), o_(std::move(options)), order_(data.n_train(), o_.seed) {
@@ -69,13 +63,13 @@ Status Trainer::Run() {
     }
   }
   std::vector<int32_t> tok, lab;
-  const double t_start = Now();
+  const double t_start = NowSeconds();
   const int64_t first_step = state_.step;
   const float scale = 1.0f / static_cast<float>(o_.batch * o_.accum);
   const int64_t stop = o_.stop_after >= 0 ? std::min(o_.stop_after, o_.steps) : o_.steps;
   double compute_s = 0;  // forward/backward/optimiser only: tokens/s excludes evaluation and saving
   while (state_.step < stop) {
-    const double t_step = Now();
+    const double t_step = NowSeconds();
     double loss = 0;
     for (int64_t w = 0; w < o_.batch * o_.accum; ++w) {
       data_.Train(order_.Next(), &tok, &lab);
@@ -87,7 +81,7 @@ Status Trainer::Run() {
     StepReport r{.loss = loss, .lr = lr};
     r.grad_norm = AdamWStep(model_.params(), o_.adam, lr, state_.step);
     ++state_.step;
-    compute_s += Now() - t_step;
+    compute_s += NowSeconds() - t_step;
     HistoryPoint hp{.step = state_.step, .loss = loss};
     const bool last = state_.step == stop;
     if (last || (o_.eval_every > 0 && state_.step % o_.eval_every == 0)) {
@@ -100,7 +94,7 @@ Status Trainer::Run() {
       LM_RETURN_IF_ERROR(Save());
       r.saved = true;
     }
-    const double el = Now() - t_start;
+    const double el = NowSeconds() - t_start;
     const int64_t done = state_.step - first_step;
     r.step = state_.step;
     r.steps = o_.steps;

@@ -5,7 +5,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -81,10 +80,6 @@ void RetainFreedMemoryForReuse() {
   mallopt(M_MMAP_THRESHOLD, 1 << 30);  // also turns off the dynamic threshold
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 #endif
-}
-
-double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 int GlobalPoolThreads() { return GlobalPool().n_threads(); }

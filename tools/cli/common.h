@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/clock.h"
 #include "core/status.h"
 #include "memory/kv_cache_type.h"
 #include "runtime/loader.h"
@@ -40,7 +41,6 @@ uint64_t PeakRssBytes();
 // step needs the same sizes.
 void RetainFreedMemoryForReuse();
 int GlobalPoolThreads();  // threads the run uses
-double NowSeconds();
 std::string GitRevision();
 
 // Prints "longmem: <status>" to stderr and returns exit code 1.

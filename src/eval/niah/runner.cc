@@ -1,19 +1,17 @@
 // Needle-in-a-haystack grid runner with a resumable JSONL log.
 #include "eval/niah/runner.h"
 
-#include <chrono>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "core/clock.h"
 #include "runtime/session.h"
 
 namespace lm::niah {
 
 namespace {
-
-double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 uint32_t CellSeed(uint32_t seed, TaskKind task, int64_t length, double depth, int64_t trial) {
   // FNV-1a over the cell coordinates: independent of the strategy, stable across runs and builds.
@@ -59,10 +57,10 @@ Answerer SessionAnswerer(std::shared_ptr<const Model> model, const Tokenizer& to
     if (!memory.ok()) return memory.status();
     Session s(model, std::move(*memory));
     Answer a;
-    double t0 = Now();
+    double t0 = NowSeconds();
     LM_RETURN_IF_ERROR(s.Prefill(std::vector<int32_t>(prompt.begin(), prompt.end()), batch));
-    a.prefill_seconds = Now() - t0;
-    t0 = Now();
+    a.prefill_seconds = NowSeconds() - t0;
+    t0 = NowSeconds();
     for (int64_t i = 0; i < max_new; ++i) {
       const auto logits = s.logits();
       const auto id = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
@@ -71,7 +69,7 @@ Answerer SessionAnswerer(std::shared_ptr<const Model> model, const Tokenizer& to
       if (done(a.tokens)) break;
       if (i + 1 < max_new) LM_RETURN_IF_ERROR(s.Decode(id));
     }
-    a.decode_seconds = Now() - t0;
+    a.decode_seconds = NowSeconds() - t0;
     a.kv_bytes = s.memory().kv_bytes();
     return a;
   };
