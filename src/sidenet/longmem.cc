@@ -85,6 +85,7 @@ Result<SegmentStats> LongMem::Segment(std::span<const int32_t> tokens, const Seg
       retrieve_status = bank_->Retrieve(q_pre, n, c.n_head, n_chunks, &slots_, &chunks);
       const int64_t k = retrieve_status.ok() ? chunks * memory_.chunk_size : 0;  // tokens per query and head
       stats.retrieved = k;
+      if (o.on_retrieve) o.on_retrieve(std::span<const int32_t>(slots_.data(), static_cast<size_t>(n * c.n_head * k)), n, c.n_head, k);
       return train::MemoryAttentionShape{.bank_k = bank_->keys(), .bank_v = bank_->values(),
                                          .kv_stride = bank_->kv_stride(), .slots = slots_.data(), .T = n,
                                          .H = c.n_head, .Hkv = c.n_head_kv, .D = c.head_dim, .K = k,

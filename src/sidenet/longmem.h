@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -26,6 +27,10 @@ struct SegmentOptions {
   bool write_memory = true;         // false: the bank is left as it was (ICL test items)
   train::ComputeOptions compute;
   float* final_hidden = nullptr;    // optional [T, C] SideNet final-normed states (for logits)
+  // Optional observer of what the memory layer retrieved: slots [T, H, K] (bank token slots, K tokens per
+  // query and head; K = 0 for an empty bank). The view is valid only during the call. Evaluation uses it to
+  // ask whether a query retrieved the chunk that holds its answer.
+  std::function<void(std::span<const int32_t> slots, int64_t T, int64_t H, int64_t K)> on_retrieve;
 };
 
 struct SegmentStats {

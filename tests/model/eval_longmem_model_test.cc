@@ -157,7 +157,8 @@ TEST_F(EvalLongMemTest, IdentityInitSideNetEqualsTheWindowLimitedBackbone) {
   EXPECT_LT(MaxDiff(*with, *window), 1e-4);
 }
 
-// The probe must follow LongMem::Segment for both SideNet inits (the identity init reads one more tap).
+// The probe (LongMem::Segment with an on_retrieve observer and no write) must give Segment's hidden state and
+// the slots it retrieved, for both SideNet inits (the identity init reads one more tap).
 TEST_F(EvalLongMemTest, RetrievalProbeReadsSegmentsExactlyAsLongMem) {
   sidenet::SideNetConfig sc = sidenet::DefaultSideNetConfig(model_->config());
   sc.init = sidenet::SideNetInit::kBackbone;
@@ -186,7 +187,7 @@ void EvalLongMemTest::ProbeMatchesSegment(sidenet::LongMem& lm, sidenet::SideNet
   std::vector<float> want(static_cast<size_t>(19 * C));
   auto st = lm.Segment(q, {.write_memory = false, .final_hidden = want.data()});
   ASSERT_TRUE(st.ok());
-  RetrievalProbe probe(lm, mem_);
+  RetrievalProbe probe(lm);
   ProbedSegment got;
   ASSERT_TRUE(probe.Run(q, true, &got).ok());
   EXPECT_EQ(got.retrieved, st->retrieved);

@@ -131,7 +131,7 @@ Result<IclReport> RunIclEval(std::shared_ptr<const Model> model, sidenet::SideNe
   for (const auto& m : mems) {
     auto lm = sidenet::LongMem::Create(model, side, m);
     if (!lm.ok()) return lm.status();
-    probes.push_back(std::make_unique<RetrievalProbe>(**lm, m));
+    probes.push_back(std::make_unique<RetrievalProbe>(**lm));
     lms.push_back(std::move(*lm));
   }
 
