@@ -9,7 +9,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include <algorithm>
-#include <cstring>
+#include <bit>
 #include <limits>
 #include <memory>
 
@@ -91,7 +91,7 @@ HWY_INLINE void ScanRows(const float* qt, int64_t nr, int64_t D, const float* pa
       } else {
         // Ascending lanes, so keys still arrive in increasing index order.
         for (uint64_t m = bits[r] & valid; m != 0; m &= m - 1) {
-          const int l = __builtin_ctzll(m);
+          const int l = std::countr_zero(m);
           tops[r].Consider(sc[l], j + l);
         }
       }
