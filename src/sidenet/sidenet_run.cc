@@ -4,6 +4,7 @@
 
 #include "core/str.h"
 #include "sidenet/sidenet.h"
+#include "train/block_stack.h"
 #include "train/mst.h"
 #include "train/ops/norm.h"
 
@@ -30,24 +31,19 @@ Result<double> SideNet::Run(const SideNetCall& call, const train::ComputeOptions
   if (call.retrieve) joint.retrieve = call.retrieve;
   else joint.retrieve = [](const float*, int64_t) { return train::MemoryAttentionShape{}; };
   joint.gate = &gate_;
-  auto block = [&](int64_t l, bool attention_only = false) {
-    return train::BlockCall{.layer = &layers_[static_cast<size_t>(l)], .config = &c, .pos = pos.data(), .T = T,
-                            .o = &o, .attention_only = attention_only,
-                            .joint = l == config_.side_memory_layer() ? &joint : nullptr};
-  };
 
   // Forward: x = H[0]; x = block_l(x) + (H[2l+2] − H[2l]).
   std::vector<float> x(hidden_at(0), hidden_at(0) + T * C);
-  const bool ckpt = o.checkpoint_layers && backward;
-  std::vector<train::LayerActs> acts(ckpt ? 1 : static_cast<size_t>(Ls));
-  std::vector<std::vector<float>> block_in(ckpt ? static_cast<size_t>(Ls) : 0);
-  for (int64_t l = 0; l < Ls; ++l) {
-    if (ckpt) block_in[static_cast<size_t>(l)].assign(x.begin(), x.end());
-    train::BlockForward(block(l), x.data(), acts[ckpt ? 0 : static_cast<size_t>(l)]);
+  train::BlockStack stack(Ls, o.checkpoint_layers && backward, [&](int64_t l, bool attention_only) {
+    return train::BlockCall{.layer = &layers_[static_cast<size_t>(l)], .config = &c, .pos = pos.data(), .T = T,
+                            .o = &o, .attention_only = attention_only,
+                            .joint = l == config_.side_memory_layer() ? &joint : nullptr};
+  });
+  stack.Forward(x.data(), [&](int64_t l, float* xs) {
     const float* hi = hidden_at(2 * l + 2);
     const float* lo = hidden_at(2 * l);
-    for (int64_t i = 0; i < T * C; ++i) x[static_cast<size_t>(i)] += hi[i] - lo[i];
-  }
+    for (int64_t i = 0; i < T * C; ++i) xs[i] += hi[i] - lo[i];
+  });
   std::vector<float> h(static_cast<size_t>(T * C)), rstd(static_cast<size_t>(T));
   train::RmsNormForward(h.data(), rstd.data(), x.data(), output_norm_.f32(), T, C, c.rms_eps);
   if (call.final_hidden) std::copy(h.begin(), h.end(), call.final_hidden);
@@ -65,16 +61,7 @@ Result<double> SideNet::Run(const SideNetCall& call, const train::ComputeOptions
   std::vector<float> dx(static_cast<size_t>(T * C), 0.0f);
   train::RmsNormBackward({.dx = dx.data(), .dw = output_norm_.grad(), .dy = dh.data(), .x = x.data(),
                           .w = output_norm_.f32(), .rstd = rstd.data(), .R = T, .C = C});
-  for (int64_t l = Ls - 1; l >= 0; --l) {
-    train::LayerActs& s = acts[ckpt ? 0 : static_cast<size_t>(l)];
-    if (ckpt) {
-      std::vector<float>& xin = block_in[static_cast<size_t>(l)];
-      train::BlockForward(block(l, train::MlpChunkRows(c, T, o) != 0), xin.data(), s);
-      std::vector<float>().swap(xin);
-    }
-    train::BlockBackward(block(l), dx.data(), s);
-    if (!ckpt) std::vector<float>().swap(s.gu);
-  }
+  stack.Backward(dx.data());
   return loss;
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/str.h"
 #include "ops/embedding.h"
+#include "train/block_stack.h"
 #include "train/mst.h"
 #include "train/ops/embedding_train.h"
 #include "train/ops/norm.h"
@@ -43,18 +44,12 @@ Result<double> TrainModel::Run(std::span<const int32_t> tokens, std::span<const 
   } else {
     ops::EmbeddingLookup(token_embd_.frozen, tokens.data(), T, x.data());
   }
-  const bool ckpt = o.checkpoint_layers && backward;
-  std::vector<LayerActs> acts(ckpt ? 1 : static_cast<size_t>(L));
-  std::vector<std::vector<float>> block_in(ckpt ? static_cast<size_t>(L) : 0);
-  for (int64_t l = 0; l < L; ++l) {
-    if (ckpt) block_in[static_cast<size_t>(l)].assign(x.begin(), x.end());
-    BlockForward({.layer = &layers_[static_cast<size_t>(l)], .config = &c, .pos = pos.data(), .T = T, .o = &o},
-                 x.data(), acts[ckpt ? 0 : static_cast<size_t>(l)]);
-  }
-  uint64_t saved = 0;
-  for (const auto& a : acts) saved += a.Bytes();
-  for (const auto& b : block_in) saved += b.size() * sizeof(float);
-  last_saved_bytes_ = saved;
+  BlockStack stack(L, o.checkpoint_layers && backward, [&](int64_t l, bool attention_only) {
+    return BlockCall{.layer = &layers_[static_cast<size_t>(l)], .config = &c, .pos = pos.data(), .T = T, .o = &o,
+                     .attention_only = attention_only};
+  });
+  stack.Forward(x.data());
+  last_saved_bytes_ = stack.saved_bytes();
 
   // Side module on the final residual state.
   std::vector<float> side_in, side_xn, side_rstd, side_out;
@@ -92,22 +87,7 @@ Result<double> TrainModel::Run(std::span<const int32_t> tokens, std::span<const 
     RmsNormBackward({.dx = dx.data(), .dw = side_.norm.grad(), .dy = dxn.data(), .x = side_in.data(),
                      .w = side_.norm.f32(), .rstd = side_rstd.data(), .R = T, .C = C});
   }
-  for (int64_t l = L - 1; l >= lowest; --l) {
-    LayerActs& s = acts[ckpt ? 0 : static_cast<size_t>(l)];
-    if (ckpt) {  // recompute this block's activations from its saved input
-      std::vector<float>& xin = block_in[static_cast<size_t>(l)];
-      // Under MST the MLP recomputes its own chunks in backward, so the MLP forward can be skipped here;
-      // without MST its saved gate/up activations are needed.
-      const bool attention_only = MlpChunkRows(c, T, o) != 0;
-      BlockForward({.layer = &layers_[static_cast<size_t>(l)], .config = &c, .pos = pos.data(), .T = T, .o = &o,
-                    .attention_only = attention_only},
-                   xin.data(), s);
-      std::vector<float>().swap(xin);
-    }
-    BlockBackward({.layer = &layers_[static_cast<size_t>(l)], .config = &c, .pos = pos.data(), .T = T, .o = &o},
-                  dx.data(), s);
-    if (!ckpt) std::vector<float>().swap(s.gu);  // release as we go: peak stays at the forward's
-  }
+  stack.Backward(dx.data(), lowest);
   if (token_embd_.trainable()) EmbeddingBackward(token_embd_.grad(), dx.data(), tokens.data(), T, C);
   return loss;
 }
