@@ -1,5 +1,5 @@
 // Peak memory of ONE training step (forward + backward, no optimiser step) at sequence length T under one
-// configuration (plain / mst / mst+ckpt), on real tokens, printed as one JSON line; run one per process
+// configuration (plain / mst / ckpt / mst+ckpt), on real tokens, printed as one JSON line; run one per process
 // (bench/train_memory.sh) so that peaks never mix. No AdamW step runs, so the moments m/v are never
 // allocated: the peak is weights + grads + activations (the MST paper's comparison); the AdamW-included
 // figure adds 8 B per trainable value.
@@ -33,13 +33,13 @@ struct Args {
   std::string model = "models/smollm2-135m-instruct-q4_1.gguf";
   std::string data = "data/kjv.txt";
   std::string trainable = "full";
-  std::string config = "plain";  // plain | mst | mst+ckpt
+  std::string config = "plain";  // plain | mst | ckpt | mst+ckpt
   int64_t T = 0;
   int threads = 0;  // 0: all cores
 };
 
 constexpr const char* kUsage =
-    "usage: lm_bench_train_memory --T N [--config plain|mst|mst+ckpt] [--trainable full|lora:q,v|side:256]\n"
+    "usage: lm_bench_train_memory --T N [--config plain|mst|ckpt|mst+ckpt] [--trainable full|lora:q,v|side:256]\n"
     "                             [--model FILE.gguf] [--data FILE.txt] [--threads N]\n"
     "One forward+backward at T tokens (T may exceed the model's context: RoPE extrapolates); prints one JSON line.\n";
 
@@ -63,8 +63,8 @@ Result<Args> ParseArgs(int argc, char** argv) {
     }
   }
   if (a.T <= 0) return InvalidArgument(StrCat("--T must be positive\n", kUsage));
-  if (a.config != "plain" && a.config != "mst" && a.config != "mst+ckpt")
-    return InvalidArgument(StrCat("--config '", a.config, "': expected plain, mst or mst+ckpt"));
+  if (a.config != "plain" && a.config != "mst" && a.config != "ckpt" && a.config != "mst+ckpt")
+    return InvalidArgument(StrCat("--config '", a.config, "': expected plain, mst, ckpt or mst+ckpt"));
   return a;
 }
 
@@ -115,8 +115,8 @@ Status Main(int argc, char** argv) {
   auto spec = train::ParseTrainableSpec(a.trainable);
   if (!spec.ok()) return spec.status();
   train::ComputeOptions o;
-  if (a.config != "plain") o.mlp_chunks = o.head_chunks = -1;  // MST, the trainer's "auto"
-  o.checkpoint_layers = a.config == "mst+ckpt";
+  if (a.config == "mst" || a.config == "mst+ckpt") o.mlp_chunks = o.head_chunks = -1;  // the trainer's "auto"
+  o.checkpoint_layers = a.config == "ckpt" || a.config == "mst+ckpt";
 
   auto file = gguf::GgufFile::Open(a.model);
   if (!file.ok()) return file.status();

@@ -4,7 +4,7 @@
 # fits a memory budget per config, its ratio to plain, and each config's throughput cost.
 #
 #   bench/train_memory.sh [options] T [T ...]
-#     -c, --configs LIST    comma list of plain, mst, mst+ckpt (default: all three)
+#     -c, --configs LIST    comma list of plain, mst, ckpt (checkpointing alone), mst+ckpt (default: plain,mst,mst+ckpt)
 #     -g, --budget-gib G    memory budget in GiB (default 8)
 #     -m, --model FILE      default models/smollm2-135m-instruct-q4_1.gguf
 #     -t, --trainable SPEC  full (default) | lora:q,v | side:256 | layers:0-3 ...
@@ -70,7 +70,7 @@ rows = [json.loads(l) for l in open(path) if l.strip()]
 rows = [r for r in rows if r.get("model") == model and r.get("trainable") == trainable and r["T"] >= fit_min_t]
 if not rows:
     sys.exit(f"train_memory.sh: no lines for {model} / {trainable} in {path}")
-order = ["plain", "mst", "mst+ckpt"]
+order = ["plain", "mst", "ckpt", "mst+ckpt"]
 by = {}
 for r in rows:
     by.setdefault(r["config"], {})[r["T"]] = r  # a later line for the same (config, T) wins
