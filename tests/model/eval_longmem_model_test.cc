@@ -18,6 +18,7 @@
 #include "ops/matmul.h"
 #include "runtime/session.h"
 #include "sidenet/longmem.h"
+#include "icl_test_codec.h"
 #include "tiny_model.h"
 
 namespace lm::eval_longmem {
@@ -215,15 +216,6 @@ TEST_F(EvalLongMemTest, PrefixScorerMatchesAFullPrefill) {
     EXPECT_EQ(got[i], again[i]);
   }
   EXPECT_FALSE((*scorer)->NextLogits(Tokens(20, 9), &got).ok());  // past the memory's capacity
-}
-
-IclCodec ByteCodec() {
-  return {.encode = [](std::string_view s) {
-            std::vector<int32_t> ids;
-            for (char c : s) ids.push_back(static_cast<unsigned char>(c) & 127);
-            return ids;
-          },
-          .decode = [](int32_t id) { return std::string(1, static_cast<char>(id)); }};
 }
 
 TEST_F(EvalLongMemTest, IclRunsEndToEndReproducibly) {

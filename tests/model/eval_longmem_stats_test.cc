@@ -12,6 +12,7 @@
 #include "eval/longmem/ppl_eval.h"
 #include "eval/longmem/token_nll.h"
 #include "eval/plot/line_chart.h"
+#include "icl_test_codec.h"
 
 namespace lm::eval_longmem {
 namespace {
@@ -107,15 +108,6 @@ TEST(Segments, AggregationAndDocumentCutting) {
   const auto whole = CutDocuments("x", t, {}, 25);
   ASSERT_EQ(whole.size(), 1u);
   EXPECT_EQ(whole[0].tokens.size(), 25u);
-}
-
-IclCodec ByteCodec() {
-  return {.encode = [](std::string_view s) {
-            std::vector<int32_t> ids;
-            for (char c : s) ids.push_back(static_cast<unsigned char>(c) & 127);
-            return ids;
-          },
-          .decode = [](int32_t id) { return std::string(1, static_cast<char>(id)); }};
 }
 
 TEST(IclPrompt, TemplatesAndLabelScoring) {
