@@ -146,7 +146,8 @@ TEST(MemoryBank, RetrieveRealValuedScoresMatch) {
   const auto slots = Retrieve(*bank, q, T, H, kc, &k_out);
   std::vector<double> ref_scores;
   BruteForceChunks(*bank, q, T, H, kc, &ref_scores);
-  // sgemm may round differently from the double reference, so compare scores rank by rank, not slots.
+  // The search kernel's f32 sums may round differently from the double reference, so compare scores rank by
+  // rank, not slots.
   for (int64_t t = 0; t < T; ++t)
     for (int64_t h = 0; h < H; ++h)
       for (int64_t j = 0; j < kc; ++j) {

@@ -189,10 +189,10 @@ Status MemoryBank::Retrieve(const float* q, int64_t T, int64_t H, int64_t n_chun
   if (k == 0 || T == 0) return OkStatus();
 
   const int64_t r = H / Hkv, rows = T * r;                         // rows of kv head g: (t, j) -> query head g * r + j
-  std::vector<float> packed(static_cast<size_t>(Hkv * rows * D));  // [Hkv, rows, D]
+  std::vector<float> q_by_head(static_cast<size_t>(Hkv * rows * D));  // [Hkv, rows, D]
   for (int64_t t = 0; t < T; ++t)
     for (int64_t g = 0; g < Hkv; ++g)
-      std::memcpy(packed.data() + (g * rows + t * r) * D, q + (t * H + g * r) * D,
+      std::memcpy(q_by_head.data() + (g * rows + t * r) * D, q + (t * H + g * r) * D,
                   static_cast<size_t>(r * D) * sizeof(float));
   std::vector<int32_t> top(static_cast<size_t>(Hkv * rows * k));  // [Hkv, rows, k] chunk slots
 
@@ -209,7 +209,7 @@ Status MemoryBank::Retrieve(const float* q, int64_t T, int64_t H, int64_t n_chun
       for (int64_t item = begin; item < end; ++item) {
         const int64_t g = item / n_blocks, r0 = (item % n_blocks) * block;
         if (!by_index[g]) continue;
-        indexes_[g]->Search(packed.data() + (g * rows + r0) * D, std::min(block, rows - r0), k, first_chunk_id(),
+        indexes_[g]->Search(q_by_head.data() + (g * rows + r0) * D, std::min(block, rows - r0), k, first_chunk_id(),
                             approx.data() + (g * rows + r0) * k);
       }
     });
@@ -236,7 +236,7 @@ Status MemoryBank::Retrieve(const float* q, int64_t T, int64_t H, int64_t n_chun
       redo_q.resize(static_cast<size_t>(n_redo * D));
       redo_top.resize(static_cast<size_t>(n_redo * k));
       for (int64_t i = 0; i < n_redo; ++i)
-        std::memcpy(redo_q.data() + i * D, packed.data() + redo[i] * D, static_cast<size_t>(D) * sizeof(float));
+        std::memcpy(redo_q.data() + i * D, q_by_head.data() + redo[i] * D, static_cast<size_t>(D) * sizeof(float));
       ExactTopK(redo_q.data(), n_redo, packed_[g], k, redo_top.data());
       for (int64_t i = 0; i < n_redo; ++i) std::copy_n(redo_top.data() + i * k, k, top.data() + redo[i] * k);
     }
@@ -244,7 +244,7 @@ Status MemoryBank::Retrieve(const float* q, int64_t T, int64_t H, int64_t n_chun
   // Exact heads (ExactTopK parallelises inside).
   for (int64_t g = 0; g < Hkv; ++g) {
     if (by_index[g]) continue;
-    ExactTopK(packed.data() + g * rows * D, rows, packed_[g], k, top.data() + g * rows * k);
+    ExactTopK(q_by_head.data() + g * rows * D, rows, packed_[g], k, top.data() + g * rows * k);
   }
 
   // Expand chunk slots to token slots: [T, H, k * csz].

@@ -3,9 +3,10 @@
 //
 // Storage is f32 (the official code keeps fp16 K/V; chunk keys are fp32 in both) and is shifted left on
 // eviction exactly like the official code, so chunk slot i is always the i-th oldest stored chunk and token
-// slot s = chunk_slot * csz + j. The search is exact inner product by default
-// (BLAS scores, deterministic tie-break on the lower slot); faiss IVF or HNSW indexes are optional when the build
-// found faiss (LM_HAVE_FAISS). See faiss_index.h for how the approximate indexes follow the FIFO.
+// slot s = chunk_slot * csz + j. The search is exact inner product by default (a fused SIMD
+// score-and-threshold kernel, exact_search.h; deterministic tie-break on the lower slot); faiss IVF or HNSW
+// indexes are optional when the build found faiss (LM_HAVE_FAISS). See faiss_index.h for how the approximate
+// indexes follow the FIFO.
 //
 // Thread safety: const members (Retrieve, accessors, Save) may run concurrently with each other; Add, Reset and
 // Load need exclusive access. Retrieve and Add parallelise over lm::GlobalPool().
@@ -30,8 +31,8 @@ enum class EvictionRule {
 };
 
 enum class IndexKind {
-  kExact,      // BLAS scores over every stored chunk, like the spec's faiss IndexFlatIP (same ranking up to
-               // float rounding of the scores and the order of ties)
+  kExact,      // inner products with every stored chunk (exact_search.h), like the spec's faiss IndexFlatIP
+               // (same ranking up to float rounding of the scores and the order of ties)
   kFaissIvf,   // faiss IndexIVFFlat per kv head (approximate); exact until enough chunks exist to train it
   kFaissHnsw,  // faiss IndexHNSWFlat per kv head (approximate); evicted chunks are filtered, then compacted
 };
