@@ -1,9 +1,9 @@
 // Perplexity evaluation.
 #include "eval/perplexity.h"
 
-#include <chrono>
 #include <cmath>
 
+#include "core/clock.h"
 #include "runtime/session.h"
 
 namespace lm {
@@ -35,7 +35,7 @@ Result<PerplexityResult> Perplexity(std::shared_ptr<const Model> model, std::spa
   }
   PerplexityResult r;
   double sum = 0, sum_sq = 0;
-  const auto t0 = std::chrono::steady_clock::now();
+  const double t0 = NowSeconds();
   std::vector<int32_t> window(static_cast<size_t>(o.n_ctx));
   const int64_t first = o.n_ctx / 2;
   for (int64_t w = 0; w < n_windows; ++w) {
@@ -60,7 +60,7 @@ Result<PerplexityResult> Perplexity(std::shared_ptr<const Model> model, std::spa
   const double var = sum_sq / static_cast<double>(r.n_scored) - r.nll_mean * r.nll_mean;
   r.nll_stderr = std::sqrt(std::max(0.0, var) / static_cast<double>(r.n_scored - 1 > 0 ? r.n_scored - 1 : 1));
   r.ppl = std::exp(r.nll_mean);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.seconds = NowSeconds() - t0;
   r.tokens_per_second = r.seconds > 0 ? static_cast<double>(n_windows * o.n_ctx) / r.seconds : 0;
   return r;
 }

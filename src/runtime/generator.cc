@@ -1,17 +1,10 @@
 // Generation loop implementation.
 #include "runtime/generator.h"
 
-#include <chrono>
-
+#include "core/clock.h"
 #include "runtime/utf8_stream.h"
 
 namespace lm {
-
-namespace {
-double Seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-}  // namespace
 
 Result<GenerateStats> Generate(Session& session, const Tokenizer& tokenizer, std::span<const int32_t> prompt,
                                const GenerateOptions& options, const TokenCallback& on_token,
@@ -21,15 +14,15 @@ Result<GenerateStats> Generate(Session& session, const Tokenizer& tokenizer, std
   GenerateStats stats;
   stats.n_prompt = static_cast<int64_t>(prompt.size());
   std::vector<int32_t> history(prompt.begin(), prompt.end());
-  auto t0 = std::chrono::steady_clock::now();
+  const double t0 = NowSeconds();
   if (!prompt.empty()) {
     LM_RETURN_IF_ERROR(session.memory().CanAppend(static_cast<int64_t>(prompt.size())));
     LM_RETURN_IF_ERROR(session.Prefill(prompt, options.prefill_batch));
   } else if (session.logits().empty()) {
     return InvalidArgument("generate: empty prompt and no previous state to continue from");
   }
-  auto t1 = std::chrono::steady_clock::now();
-  stats.prefill_seconds = Seconds(t0, t1);
+  const double t1 = NowSeconds();
+  stats.prefill_seconds = t1 - t0;
 
   Sampler sampler(options.sampling);
   Utf8Stream stream;
@@ -51,7 +44,7 @@ Result<GenerateStats> Generate(Session& session, const Tokenizer& tokenizer, std
     const std::string rest = stream.Flush();
     if (!rest.empty()) on_token(-1, rest);
   }
-  stats.decode_seconds = Seconds(t1, std::chrono::steady_clock::now());
+  stats.decode_seconds = NowSeconds() - t1;
   return stats;
 }
 

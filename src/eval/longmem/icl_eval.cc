@@ -2,11 +2,11 @@
 #include "eval/longmem/icl_eval.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <map>
 #include <set>
 
+#include "core/clock.h"
 #include "core/str.h"
 #include "eval/longmem/prefix_scorer.h"
 #include "eval/longmem/retrieval_probe.h"
@@ -161,7 +161,7 @@ Result<IclReport> RunIclEval(std::shared_ptr<const Model> model, sidenet::SideNe
     }
     // Scores every test item with next_logits(i) filling `logits`; records accuracy in the cell.
     auto score = [&](IclCell& cell, auto&& next_logits) -> Status {
-      const auto t0 = std::chrono::steady_clock::now();
+      const double t0 = NowSeconds();
       int64_t right = 0, right_full = 0;
       for (size_t i = 0; i < data->test.size(); ++i) {
         LM_RETURN_IF_ERROR(next_logits(i));
@@ -173,7 +173,7 @@ Result<IclReport> RunIclEval(std::shared_ptr<const Model> model, sidenet::SideNe
       const auto n = static_cast<double>(data->test.size());
       cell.accuracy.push_back(static_cast<double>(right) / n);
       cell.accuracy_full_vocab.push_back(static_cast<double>(right_full) / n);
-      cell.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      cell.seconds += NowSeconds() - t0;
       if (o.on_progress)
         o.on_progress(StrCat("seed ", seed, " ", cell.system, " N=", cell.n_memory, ": accuracy ", cell.accuracy.back()));
       return OkStatus();

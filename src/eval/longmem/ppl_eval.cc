@@ -1,8 +1,7 @@
 // Runs each perplexity system over every document, then buckets, bootstraps and compares.
 #include "eval/longmem/ppl_eval.h"
 
-#include <chrono>
-
+#include "core/clock.h"
 #include "core/str.h"
 #include "eval/process_memory.h"
 
@@ -135,10 +134,10 @@ Result<PplEvalReport> RunPplEval(std::shared_ptr<const Model> model, sidenet::Si
                              " M=", s.memory.capacity_tokens, " layer=", side->config().memory_layer, ")");
     if (s.kind == PplSystemKind::kSideNet) r.description = "sidenet(no memory)";
     r.peak_rss_isolated = eval::ResetPeakRss();
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = NowSeconds();
     auto nll = run.Score(s, docs, &r.state);
     if (!nll.ok()) return nll.status();
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    r.seconds = NowSeconds() - t0;
     r.peak_rss_bytes = eval::PeakRssBytes();
     std::vector<std::vector<SegmentNll>> by_bucket(static_cast<size_t>(nb));
     int64_t scored = 0;
