@@ -264,6 +264,7 @@ TEST(MemoryBank, EmptyBankAndReset) {
   EXPECT_EQ(bank->n_chunks(), 1);
   // (K + V + chunk keys + packed chunk keys, padded to 32) x D x f32
   EXPECT_EQ(bank->bytes(), (2 * 16 + 8 + 32) * 4 * 4u);
+  EXPECT_EQ(bank->stored_bytes(), (2 * 2 + 1) * 4 * 4u);  // what is held: 2 tokens' K and V, 1 chunk key
 }
 
 TEST(MemoryBank, ErrorsSayWhatAndHint) {

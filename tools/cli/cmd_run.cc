@@ -36,18 +36,15 @@ Status Run(const Opts& o) {
   LM_RETURN_IF_ERROR(ValidateSamplingParams(o.sampling));
   auto loaded = LoadForCli(o.model);
   if (!loaded.ok()) return loaded.status();
-  if (!loaded->gguf) return Unsupported("run: the backbone must be a GGUF file; hint: -m model.gguf");
-  auto net = sidenet::SideNet::Load(loaded->gguf, o.sidenet);
-  if (!net.ok()) return net.status();
-  sidenet::MemoryConfig mc = (*net)->memory_config();
-  LM_RETURN_IF_ERROR(o.mem.Apply(&mc));
-  auto lm = sidenet::LongMem::Create(loaded->model, net->get(), mc);
-  if (!lm.ok()) return lm.status();
+  auto opened = OpenLongMem(*loaded, o.sidenet, o.mem, "run");
+  if (!opened.ok()) return opened.status();
+  sidenet::LongMem& lm = *opened->lm;
+  const sidenet::MemoryConfig& mc = opened->memory;
   const ModelConfig& c = loaded->model->config();
   if (!o.load_bank.empty()) {
     auto bank = membank::MemoryBank::Load(o.load_bank, mc.BankConfig(c));
     if (!bank.ok()) return bank.status();
-    LM_RETURN_IF_ERROR((*lm)->SetBank(std::move(*bank)));
+    LM_RETURN_IF_ERROR(lm.SetBank(std::move(*bank)));
   }
 
   const Tokenizer& tok = *loaded->tokenizer;
@@ -74,10 +71,10 @@ Status Run(const Opts& o) {
       return true;
     };
   std::vector<int32_t> generated;
-  auto st = sidenet::Generate(**lm, tok, ids, go, &generated);
+  auto st = sidenet::Generate(lm, tok, ids, go, &generated);
   if (!st.ok()) return st.status();
-  if (!o.save_bank.empty()) LM_RETURN_IF_ERROR((*lm)->bank().Save(o.save_bank));
-  const auto& bank = (*lm)->bank();
+  if (!o.save_bank.empty()) LM_RETURN_IF_ERROR(lm.bank().Save(o.save_bank));
+  const auto& bank = lm.bank();
   if (o.json) {
     nlohmann::json j = {{"input_tokens", st->n_input}, {"memorized_segments", st->memorized_segments},
                         {"memory_tokens", bank.n_tokens()}, {"memory_bytes", bank.bytes()},

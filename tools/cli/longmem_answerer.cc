@@ -11,15 +11,11 @@ Result<niah::Answerer> LongMemAnswerer(const LoadedModel& loaded, const LongMemS
                                        std::string* description) {
   if (o.sidenet.empty())
     return InvalidArgument("--memory longmem needs --sidenet PATH (sidenet.safetensors from `longmem train-sidenet`)");
-  if (!loaded.gguf) return Unsupported("--memory longmem: the backbone must be a GGUF file");
-  auto net = sidenet::SideNet::Load(loaded.gguf, o.sidenet);
-  if (!net.ok()) return net.status();
-  sidenet::MemoryConfig mc = (*net)->memory_config();
-  LM_RETURN_IF_ERROR(o.memory.Apply(&mc));
-  std::shared_ptr<sidenet::SideNet> side = std::move(*net);
-  auto lm = sidenet::LongMem::Create(loaded.model, side.get(), mc);
-  if (!lm.ok()) return lm.status();
-  std::shared_ptr<sidenet::LongMem> shared = std::move(*lm);
+  auto opened = OpenLongMem(loaded, o.sidenet, o.memory, "--memory longmem");
+  if (!opened.ok()) return opened.status();
+  const sidenet::MemoryConfig mc = opened->memory;
+  std::shared_ptr<sidenet::SideNet> side = std::move(opened->side);
+  std::shared_ptr<sidenet::LongMem> shared = std::move(opened->lm);
   *description = StrCat("longmem sidenet=", o.sidenet, " csz=", mc.chunk_size, " K=", mc.retrieve_tokens,
                         " M=", mc.capacity_tokens, " segment=", o.segment);
   const Tokenizer* tok = loaded.tokenizer.get();
@@ -35,10 +31,7 @@ Result<niah::Answerer> LongMemAnswerer(const LoadedModel& loaded, const LongMemS
     if (!st.ok()) return st.status();
     a.prefill_seconds = st->read_seconds;
     a.decode_seconds = st->generate_seconds;
-    // Bytes of keys/values actually stored (the bank allocates its whole capacity up front).
-    const auto& bank = shared->bank();
-    const uint64_t row = static_cast<uint64_t>(bank.config().n_head_kv * bank.config().head_dim) * sizeof(float);
-    a.kv_bytes = row * (2 * static_cast<uint64_t>(bank.n_tokens()) + static_cast<uint64_t>(bank.n_chunks()));
+    a.kv_bytes = shared->bank().stored_bytes();  // what is held, not the capacity allocated up front
     return a;
   });
 }

@@ -1,6 +1,8 @@
 // LongMem memory options: --mem-chunk, --mem-k, --mem-size, --mem-eviction, --mem-index.
 #include "longmem_options.h"
 
+#include "core/str.h"
+
 namespace lm::cli {
 
 void LongMemCliOptions::Add(CLI::App& cmd) {
@@ -26,6 +28,21 @@ Status LongMemCliOptions::Apply(sidenet::MemoryConfig* m) const {
     m->index = *k;
   }
   return sidenet::Validate(*m);
+}
+
+Result<OpenedLongMem> OpenLongMem(const LoadedModel& loaded, const std::string& sidenet_path,
+                                  const LongMemCliOptions& mem, std::string_view who) {
+  if (!loaded.gguf) return Unsupported(StrCat(who, ": the backbone must be a GGUF file; hint: -m model.gguf"));
+  OpenedLongMem out;
+  auto net = sidenet::SideNet::Load(loaded.gguf, sidenet_path);
+  if (!net.ok()) return net.status();
+  out.side = std::move(*net);
+  out.memory = out.side->memory_config();
+  LM_RETURN_IF_ERROR(mem.Apply(&out.memory));
+  auto lm = sidenet::LongMem::Create(loaded.model, out.side.get(), out.memory);
+  if (!lm.ok()) return lm.status();
+  out.lm = std::move(*lm);
+  return out;
 }
 
 }  // namespace lm::cli

@@ -88,6 +88,11 @@ uint64_t MemoryBank::bytes() const {
   return b;
 }
 
+uint64_t MemoryBank::stored_bytes() const {
+  const uint64_t row = static_cast<uint64_t>(config_.n_head_kv * config_.head_dim) * sizeof(float);
+  return row * (2 * static_cast<uint64_t>(n_tokens()) + static_cast<uint64_t>(n_chunks_));
+}
+
 bool MemoryBank::index_ready() const {
   if (indexes_.empty()) return false;
   return std::all_of(indexes_.begin(), indexes_.end(), [](const auto& i) { return i->ready(); });

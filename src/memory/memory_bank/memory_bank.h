@@ -102,6 +102,8 @@ class MemoryBank {
   // Bytes held: the token K/V and chunk-key buffers as allocated (whole capacity; chunk keys twice: row-major
   // and in the search kernel's layout) plus the faiss indexes' vectors and links (estimated from their sizes).
   uint64_t bytes() const;
+  // Bytes of what is stored now: the n_tokens() token keys and values and the n_chunks() chunk keys (f32).
+  uint64_t stored_bytes() const;
   // True when a faiss index answers Retrieve (IVF reports false until it has trained).
   bool index_ready() const;
   // Query rows (one per (t, h)) the faiss index under-filled and exact search re-ranked, ever; for reports.
