@@ -1,7 +1,6 @@
 // LongMem generation: memorise whole segments, then sample from the SideNet over the local window.
 #include "sidenet/generate.h"
 
-
 #include "core/clock.h"
 #include "core/str.h"
 

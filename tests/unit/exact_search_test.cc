@@ -13,7 +13,6 @@
 #include <random>
 #include <vector>
 
-
 namespace lm::membank {
 namespace {
 

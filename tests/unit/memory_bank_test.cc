@@ -10,7 +10,6 @@
 #include <random>
 #include <vector>
 
-
 namespace lm::membank {
 namespace {
 
