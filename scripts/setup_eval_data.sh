@@ -6,17 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKAGES=(r-cran-janeaustenr r-cran-tidytext jargon-text)
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "setup_eval_data: installing ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source scripts/apt_install.sh
+apt_install_missing setup_eval_data "${PACKAGES[@]}"
 if [ ! -s data/eval/icl-pos.tsv ]; then
   mkdir -p data/eval
   Rscript scripts/extract_eval_data.R data/eval
