@@ -39,14 +39,19 @@ KvData Make(int64_t n_q, int64_t n_kv) {
   return d;
 }
 
+// The attention call over d's queries and cache (f16 or f32 K/V).
+ops::AttentionArgs ArgsFor(KvData& d, int64_t n_q, int64_t n_kv, ops::KvDType t) {
+  const bool f16 = t == ops::KvDType::kF16;
+  return {.q = d.q.data(), .k = f16 ? static_cast<const void*>(d.k16.data()) : d.k.data(),
+          .v = f16 ? static_cast<const void*>(d.v16.data()) : d.v.data(), .kv_dtype = t,
+          .q_pos = d.q_pos.data(), .k_pos = d.k_pos.data(), .out = d.out.data(), .n_q = n_q, .n_kv = n_kv,
+          .n_head = kH, .n_head_kv = kHkv, .head_dim = kD, .scale = 1.0f / std::sqrt(static_cast<float>(kD))};
+}
+
 void Run(benchmark::State& state, int64_t n_q, int64_t n_kv, ops::KvDType t) {
   KvData d = Make(n_q, n_kv);
   const bool f16 = t == ops::KvDType::kF16;
-  const ops::AttentionArgs a{.q = d.q.data(), .k = f16 ? static_cast<const void*>(d.k16.data()) : d.k.data(),
-                             .v = f16 ? static_cast<const void*>(d.v16.data()) : d.v.data(), .kv_dtype = t,
-                             .q_pos = d.q_pos.data(), .k_pos = d.k_pos.data(), .out = d.out.data(), .n_q = n_q,
-                             .n_kv = n_kv, .n_head = kH, .n_head_kv = kHkv, .head_dim = kD,
-                             .scale = 1.0f / std::sqrt(static_cast<float>(kD))};
+  const ops::AttentionArgs a = ArgsFor(d, n_q, n_kv, t);
   for (auto _ : state) {
     ops::Attention(a);
     benchmark::DoNotOptimize(d.out.data());
@@ -70,11 +75,7 @@ void BM_AttentionDecodeF16Cold(benchmark::State& state) {
   for (auto _ : state) {
     KvData& d = layers[static_cast<size_t>(i)];
     i = (i + 1) % kLayers;
-    const ops::AttentionArgs a{.q = d.q.data(), .k = d.k16.data(), .v = d.v16.data(), .kv_dtype = ops::KvDType::kF16,
-                               .q_pos = d.q_pos.data(), .k_pos = d.k_pos.data(), .out = d.out.data(), .n_q = 1,
-                               .n_kv = n_kv, .n_head = kH, .n_head_kv = kHkv, .head_dim = kD,
-                               .scale = 1.0f / std::sqrt(static_cast<float>(kD))};
-    ops::Attention(a);
+    ops::Attention(ArgsFor(d, 1, n_kv, ops::KvDType::kF16));
     benchmark::DoNotOptimize(d.out.data());
   }
   state.counters["kv_GB/s"] = benchmark::Counter(static_cast<double>(n_kv * kHkv * kD * 2 * 2) * 1e-9 *
