@@ -1,6 +1,8 @@
 // DType tables.
 #include "core/dtype.h"
 
+#include <algorithm>
+#include <cctype>
 #include <limits>
 
 #include "core/check.h"
@@ -19,6 +21,18 @@ const DTypeInfo& Info(DType t) {
   const auto i = static_cast<size_t>(t);
   LM_CHECK(i < sizeof(kInfo) / sizeof(kInfo[0]), "bad dtype ", i);
   return kInfo[i];
+}
+
+std::optional<DType> DTypeFromName(std::string_view name) {
+  for (int i = 0; i <= static_cast<int>(DType::kF64); ++i) {
+    const std::string_view n = Info(static_cast<DType>(i)).name;
+    if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return static_cast<DType>(i);
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<uint64_t> BytesFor(DType t, int64_t n) {

@@ -38,6 +38,9 @@ struct DTypeInfo {
 const DTypeInfo& Info(DType t);
 inline std::string_view Name(DType t) { return Info(t).name; }
 
+// The DType named `name` ("q8_0", "F16": case-insensitive), or nullopt.
+std::optional<DType> DTypeFromName(std::string_view name);
+
 // Bytes taken by n elements; nullopt when n is not a whole number of blocks or the size overflows.
 std::optional<uint64_t> BytesFor(DType t, int64_t n);
 

@@ -231,4 +231,34 @@ void QuantizeRowQ4_1(const float* x, BlockQ4_1* y, int64_t n) {
   }
 }
 
+bool CanQuantizeTo(DType t) {
+  switch (t) {
+    case DType::kF32: case DType::kF16: case DType::kBF16: case DType::kQ8_0: case DType::kQ4_0: case DType::kQ4_1:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void QuantizeRow(DType t, const float* x, void* dst, int64_t n) {
+  LM_CHECK(n % Info(t).block_elems == 0, n, " values are not whole ", Name(t), " blocks");
+  switch (t) {
+    case DType::kF32: std::memcpy(dst, x, static_cast<size_t>(n) * sizeof(float)); return;
+    case DType::kF16: {
+      auto* y = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) y[i] = F32ToF16(x[i]);
+      return;
+    }
+    case DType::kBF16: {
+      auto* y = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) y[i] = F32ToBf16(x[i]);
+      return;
+    }
+    case DType::kQ8_0: QuantizeRowQ8_0(x, static_cast<BlockQ8_0*>(dst), n); return;
+    case DType::kQ4_0: QuantizeRowQ4_0(x, static_cast<BlockQ4_0*>(dst), n); return;
+    case DType::kQ4_1: QuantizeRowQ4_1(x, static_cast<BlockQ4_1*>(dst), n); return;
+    default: LM_CHECK(false, "QuantizeRow cannot write ", Name(t));
+  }
+}
+
 }  // namespace lm

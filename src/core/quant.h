@@ -71,4 +71,10 @@ void QuantizeRowQ8_0(const float* src, BlockQ8_0* dst, int64_t n);
 void QuantizeRowQ4_0(const float* src, BlockQ4_0* dst, int64_t n);
 void QuantizeRowQ4_1(const float* src, BlockQ4_1* dst, int64_t n);
 
+// Types QuantizeRow can write: f32, f16, bf16, q8_0, q4_0, q4_1.
+bool CanQuantizeTo(DType t);
+// Converts n f32 values to type t (one CanQuantizeTo names; n a whole number of blocks): the inverse of
+// DequantizeRow up to the format's rounding.
+void QuantizeRow(DType t, const float* src, void* dst, int64_t n);
+
 }  // namespace lm

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 
 #include "core/str.h"
+#include "io/atomic_file.h"
 
 namespace lm::gguf {
 
@@ -132,21 +132,33 @@ void GgufWriter::SetI32Array(const std::string& key, const std::vector<int32_t>&
   SetValue(key, ArrayOf(ValueType::kI32, xs, [](Value& e, int32_t x) { e.i = x; }));
 }
 
-void GgufWriter::AddTensor(const std::string& name, DType dtype, const Shape& shape, const void* data) {
+namespace {
+uint64_t CheckedBytes(const std::string& name, DType dtype, const Shape& shape) {
   LM_CHECK(!shape.empty() && shape.size() <= 4, "gguf tensors have 1..4 dims, '", name, "' has ", shape.size());
   int64_t numel = 1;
   for (int64_t d : shape) numel *= d;
   const std::optional<uint64_t> nbytes = BytesFor(dtype, numel);
   LM_CHECK(nbytes.has_value(), "tensor '", name, "' of ", numel, " elements is not whole blocks of ", Name(dtype));
-  PendingTensor t{.name = name, .dtype = dtype, .shape = shape, .bytes = {}};
-  if (*nbytes > 0) {  // empty tensors may pass data == nullptr
+  return *nbytes;
+}
+}  // namespace
+
+void GgufWriter::AddTensor(const std::string& name, DType dtype, const Shape& shape, const void* data) {
+  PendingTensor t{.name = name, .dtype = dtype, .shape = shape, .nbytes = CheckedBytes(name, dtype, shape)};
+  if (t.nbytes > 0) {  // empty tensors may pass data == nullptr
     const auto* p = static_cast<const uint8_t*>(data);
-    t.bytes.assign(p, p + *nbytes);
+    t.bytes.assign(p, p + t.nbytes);
   }
   tensors_.push_back(std::move(t));
 }
 
-std::vector<uint8_t> GgufWriter::Serialize() const {
+void GgufWriter::AddTensorLazy(const std::string& name, DType dtype, const Shape& shape, FillFn fill) {
+  LM_CHECK(fill != nullptr, "tensor '", name, "': no fill function");
+  tensors_.push_back(PendingTensor{.name = name, .dtype = dtype, .shape = shape,
+                                   .nbytes = CheckedBytes(name, dtype, shape), .fill = std::move(fill)});
+}
+
+std::vector<uint8_t> GgufWriter::HeaderBytes() const {
   LM_CHECK(version_ == 2 || version_ == 3, "GgufWriter writes versions 2 and 3, not ", version_);
   LM_CHECK(alignment_ > 0 && (alignment_ & (alignment_ - 1)) == 0, "alignment ", alignment_, " is not a power of two");
   // A non-default alignment must be recorded or readers would look for data at 32-byte boundaries.
@@ -177,24 +189,49 @@ std::vector<uint8_t> GgufWriter::Serialize() const {
     for (size_t d = t.shape.size(); d-- > 0;) b.Put(static_cast<uint64_t>(t.shape[d]));  // innermost first
     b.Put(DTypeToGgmlType(t.dtype));
     b.Put(offset);
-    offset += (t.bytes.size() + alignment_ - 1) / alignment_ * alignment_;
+    offset += (t.nbytes + alignment_ - 1) / alignment_ * alignment_;
   }
   b.PadTo(alignment_);
-  for (const PendingTensor& t : tensors_) {
-    b.PutBytes(t.bytes);
-    b.PadTo(alignment_);
-  }
   return std::move(b.out());
 }
 
-Status GgufWriter::WriteFile(const std::string& path) const {
-  const std::vector<uint8_t> bytes = Serialize();
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return IoError(StrCat("gguf: ", path, ": cannot open for writing"));
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) return IoError(StrCat("gguf: ", path, ": write of ", bytes.size(), " bytes failed; hint: disk full?"));
+Status GgufWriter::TensorBytes(const PendingTensor& t, std::vector<uint8_t>& out) {
+  if (!t.fill) {
+    out = t.bytes;
+    return OkStatus();
+  }
+  out.assign(t.nbytes, 0);
+  Status s = t.fill(out.data(), t.nbytes);
+  if (!s.ok()) return Status(s.code(), StrCat("tensor '", t.name, "': ", s.message()));
   return OkStatus();
+}
+
+std::vector<uint8_t> GgufWriter::Serialize() const {
+  std::vector<uint8_t> out = HeaderBytes(), bytes;
+  for (const PendingTensor& t : tensors_) {
+    const Status s = TensorBytes(t, bytes);
+    LM_CHECK(s.ok(), s.ToString());
+    out.insert(out.end(), bytes.begin(), bytes.end());
+    out.resize((out.size() + alignment_ - 1) / alignment_ * alignment_, 0);
+  }
+  return out;
+}
+
+Status GgufWriter::WriteFile(const std::string& path) const {
+  auto w = io::AtomicFileWriter::Create(path);
+  if (!w.ok()) return w.status();
+  const std::vector<uint8_t> header = HeaderBytes();
+  auto view = [](const std::vector<uint8_t>& v) {
+    return std::string_view(reinterpret_cast<const char*>(v.data()), v.size());
+  };
+  LM_RETURN_IF_ERROR(w->Write(view(header)));
+  std::vector<uint8_t> bytes;
+  for (const PendingTensor& t : tensors_) {
+    LM_RETURN_IF_ERROR(TensorBytes(t, bytes));
+    LM_RETURN_IF_ERROR(w->Write(view(bytes)));
+    LM_RETURN_IF_ERROR(w->WriteZeros((alignment_ - t.nbytes % alignment_) % alignment_));
+  }
+  return w->Commit();
 }
 
 }  // namespace lm::gguf

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,14 @@ class GgufWriter {
 
   // Tensor bytes are copied; `shape` outermost first, `data` must hold BytesFor(dtype, numel) bytes.
   void AddTensor(const std::string& name, DType dtype, const Shape& shape, const void* data);
+  // A tensor whose bytes are produced only when the file is written: `fill` receives a buffer of
+  // BytesFor(dtype, numel) bytes. WriteFile holds one such tensor in memory at a time, so a converted
+  // model never needs its whole output in RAM.
+  using FillFn = std::function<Status(uint8_t* dst, uint64_t nbytes)>;
+  void AddTensorLazy(const std::string& name, DType dtype, const Shape& shape, FillFn fill);
 
-  std::vector<uint8_t> Serialize() const;
+  std::vector<uint8_t> Serialize() const;  // in memory, for tests; a failing fill is a programming error
+  // Streams the file atomically (io/atomic_file.h): a failed fill or write leaves no partial file behind.
   Status WriteFile(const std::string& path) const;
 
  private:
@@ -37,8 +44,12 @@ class GgufWriter {
     std::string name;
     DType dtype;
     Shape shape;
-    std::vector<uint8_t> bytes;
+    uint64_t nbytes = 0;
+    std::vector<uint8_t> bytes;  // AddTensor
+    FillFn fill;                 // AddTensorLazy
   };
+  std::vector<uint8_t> HeaderBytes() const;  // everything before the first tensor's data, padded
+  static Status TensorBytes(const PendingTensor& t, std::vector<uint8_t>& out);
   uint32_t version_;
   uint64_t alignment_;
   std::vector<std::pair<std::string, Value>> metadata_;

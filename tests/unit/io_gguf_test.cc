@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
+#include <vector>
 
 #include "core/quant.h"
 #include "io/gguf_writer.h"
@@ -227,6 +232,39 @@ TEST(GgufWriter, WriteFileThenOpen) {
   EXPECT_EQ(*(*f)->GetString("general.architecture"), "llama");
   EXPECT_EQ((*f)->View((*f)->tensors()[0]).data<float>()[0], 1.0f);
   EXPECT_EQ(w.WriteFile("/nonexistent-dir/x.gguf").code(), StatusCode::kIoError);
+}
+
+// A lazily filled tensor writes the same file as an eager one; a failing fill leaves the old file in place.
+TEST(GgufWriter, LazyTensorsStreamAndFailAtomically) {
+  test::TempFile tmp("io-gguf-lazy");
+  std::vector<float> x(96);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = 0.25f * static_cast<float>(i);
+  GgufWriter eager(3, 64), lazy(3, 64);
+  eager.AddTensor("a", DType::kF32, {3, 32}, x.data());
+  eager.AddTensor("b", DType::kF32, {5}, x.data());
+  lazy.AddTensorLazy("a", DType::kF32, {3, 32}, [&](uint8_t* dst, uint64_t n) {
+    EXPECT_EQ(n, 96u * sizeof(float));
+    std::memcpy(dst, x.data(), n);
+    return OkStatus();
+  });
+  lazy.AddTensor("b", DType::kF32, {5}, x.data());
+  ASSERT_TRUE(lazy.WriteFile(tmp.path()).ok());
+  std::ifstream in(tmp.path(), std::ios::binary);
+  const std::vector<uint8_t> written((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(written, eager.Serialize());
+  EXPECT_EQ(lazy.Serialize(), eager.Serialize());
+
+  GgufWriter failing;
+  failing.AddTensorLazy("bad", DType::kF32, {32}, [](uint8_t*, uint64_t) { return Corrupt("source went away"); });
+  const Status s = failing.WriteFile(tmp.path());
+  EXPECT_EQ(s.code(), StatusCode::kCorrupt);
+  EXPECT_NE(s.message().find("tensor 'bad': source went away"), std::string::npos) << s.message();
+  std::ifstream again(tmp.path(), std::ios::binary);
+  const std::vector<uint8_t> kept((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(kept, written);  // the earlier file is untouched, and no temp file is left beside it
+  const auto dir = std::filesystem::path(tmp.path()).parent_path();
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(e.path().string().find(tmp.path() + ".tmp."), std::string::npos) << e.path();
 }
 
 TEST(GgufValue, DebugString) {

@@ -131,13 +131,15 @@ void RegisterBench(CLI::App& app, int& exit_code) {
       std::printf("\npeak RSS: %s\n", HumanBytes(rss).c_str());
       return;
     }
+    // llama-bench's model_filename is the path as given.
+    const std::string model_path = o->model.model.empty() ? DefaultModelPath() : o->model.model;
     std::printf("[\n");
     for (size_t i = 0; i < results.size(); ++i) {
       const auto& r = results[i];
       std::printf("  {\"build_commit\": \"%s\", \"model_filename\": \"%s\", \"model_type\": \"%s\", "
                   "\"n_threads\": %d, \"n_prompt\": %lld, \"n_gen\": %lld, \"n_depth\": %lld, "
                   "\"avg_ts\": %.6f, \"stddev_ts\": %.6f, \"samples_ts\": [",
-                  GitRevision().c_str(), model->source().c_str(), type.c_str(), GlobalPoolThreads(),
+                  GitRevision().c_str(), model_path.c_str(), type.c_str(), GlobalPoolThreads(),
                   static_cast<long long>(r.n_prompt), static_cast<long long>(r.n_gen),
                   static_cast<long long>(r.n_depth), r.avg(), r.stddev());
       for (size_t j = 0; j < r.samples_ts.size(); ++j) std::printf(j ? ", %.4f" : "%.4f", r.samples_ts[j]);

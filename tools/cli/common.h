@@ -48,6 +48,7 @@ int Fail(const Status& s);
 
 // Registration of each subcommand; each returns via the shared exit code.
 void RegisterInfo(CLI::App& app, int& exit_code);
+void RegisterQuantize(CLI::App& app, int& exit_code);
 void RegisterTokenize(CLI::App& app, int& exit_code);
 void RegisterGenerate(CLI::App& app, int& exit_code);
 void RegisterChat(CLI::App& app, int& exit_code);

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   lm::cli::RegisterInfo(app, exit_code);
+  lm::cli::RegisterQuantize(app, exit_code);
   lm::cli::RegisterTokenize(app, exit_code);
   lm::cli::RegisterGenerate(app, exit_code);
   lm::cli::RegisterChat(app, exit_code);
