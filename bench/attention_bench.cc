@@ -1,12 +1,13 @@
 // Attention at the default model's shape (H=9, Hkv=3, D=64) on the global pool: decode (one query over S
 // cached keys, S = 512 / 4096 / 8192) and prefill (a 512-token batch after a cache of depth S, causal), for
-// f16 and f32 K/V. Counters: K/V bytes streamed per second (decode) and query tokens per second.
+// f16, q8_0 and f32 K/V. Counters: K/V bytes streamed per second (decode) and query tokens per second.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
 #include <random>
 #include <vector>
 
+#include "core/quant.h"
 #include "ops/attention.h"
 
 namespace lm {
@@ -17,6 +18,7 @@ constexpr int64_t kH = 9, kHkv = 3, kD = 64;
 struct KvData {
   std::vector<float> q, k, v, out;
   std::vector<uint16_t> k16, v16;
+  std::vector<BlockQ8_0> k8, v8;
   std::vector<int32_t> q_pos, k_pos;
 };
 
@@ -33,30 +35,35 @@ KvData Make(int64_t n_q, int64_t n_kv) {
   d.v16.resize(d.v.size());
   ops::ConvertF32ToF16(d.k.data(), d.k16.data(), static_cast<int64_t>(d.k.size()));
   ops::ConvertF32ToF16(d.v.data(), d.v16.data(), static_cast<int64_t>(d.v.size()));
+  d.k8.resize(d.k.size() / 32);
+  d.v8.resize(d.v.size() / 32);
+  ops::StoreKv(ops::KvDType::kQ8_0, d.k.data(), d.k8.data(), static_cast<int64_t>(d.k.size()));
+  ops::StoreKv(ops::KvDType::kQ8_0, d.v.data(), d.v8.data(), static_cast<int64_t>(d.v.size()));
   d.out.resize(d.q.size());
   for (int64_t j = 0; j < n_kv; ++j) d.k_pos.push_back(static_cast<int32_t>(j));
   for (int64_t i = 0; i < n_q; ++i) d.q_pos.push_back(static_cast<int32_t>(n_kv - n_q + i));
   return d;
 }
 
-// The attention call over d's queries and cache (f16 or f32 K/V).
+// The attention call over d's queries and cache (f32, f16 or q8_0 K/V).
 ops::AttentionArgs ArgsFor(KvData& d, int64_t n_q, int64_t n_kv, ops::KvDType t) {
-  const bool f16 = t == ops::KvDType::kF16;
-  return {.q = d.q.data(), .k = f16 ? static_cast<const void*>(d.k16.data()) : d.k.data(),
-          .v = f16 ? static_cast<const void*>(d.v16.data()) : d.v.data(), .kv_dtype = t,
+  const void* k = t == ops::KvDType::kF16 ? static_cast<const void*>(d.k16.data())
+                  : t == ops::KvDType::kQ8_0 ? static_cast<const void*>(d.k8.data()) : d.k.data();
+  const void* v = t == ops::KvDType::kF16 ? static_cast<const void*>(d.v16.data())
+                  : t == ops::KvDType::kQ8_0 ? static_cast<const void*>(d.v8.data()) : d.v.data();
+  return {.q = d.q.data(), .k = k, .v = v, .kv_dtype = t,
           .q_pos = d.q_pos.data(), .k_pos = d.k_pos.data(), .out = d.out.data(), .n_q = n_q, .n_kv = n_kv,
           .n_head = kH, .n_head_kv = kHkv, .head_dim = kD, .scale = 1.0f / std::sqrt(static_cast<float>(kD))};
 }
 
 void Run(benchmark::State& state, int64_t n_q, int64_t n_kv, ops::KvDType t) {
   KvData d = Make(n_q, n_kv);
-  const bool f16 = t == ops::KvDType::kF16;
   const ops::AttentionArgs a = ArgsFor(d, n_q, n_kv, t);
   for (auto _ : state) {
     ops::Attention(a);
     benchmark::DoNotOptimize(d.out.data());
   }
-  const double kv_bytes = static_cast<double>(n_kv * kHkv * kD * 2 * (f16 ? 2 : 4));
+  const double kv_bytes = static_cast<double>(2 * ops::KvBytes(t, n_kv * kHkv * kD));
   state.counters["kv_GB/s"] =
       benchmark::Counter(kv_bytes * 1e-9 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["tok/s"] =
@@ -65,8 +72,8 @@ void Run(benchmark::State& state, int64_t n_q, int64_t n_kv, ops::KvDType t) {
 
 void BM_AttentionDecodeF16(benchmark::State& s) { Run(s, 1, s.range(0), ops::KvDType::kF16); }
 // Decode as the model runs it: 30 layers' caches in turn (the default model's depth), so at 4096+ tokens the
-// K/V of a step (94+ MB) comes from DRAM, not from the L3 that one repeated layer fits in. Time per layer.
-void BM_AttentionDecodeF16Cold(benchmark::State& state) {
+// K/V of a step (94+ MB in f16) comes from DRAM, not from the L3 that one repeated layer fits in. Time per layer.
+void RunCold(benchmark::State& state, ops::KvDType t) {
   constexpr int kLayers = 30;
   const int64_t n_kv = state.range(0);
   std::vector<KvData> layers;
@@ -75,13 +82,16 @@ void BM_AttentionDecodeF16Cold(benchmark::State& state) {
   for (auto _ : state) {
     KvData& d = layers[static_cast<size_t>(i)];
     i = (i + 1) % kLayers;
-    ops::Attention(ArgsFor(d, 1, n_kv, ops::KvDType::kF16));
+    ops::Attention(ArgsFor(d, 1, n_kv, t));
     benchmark::DoNotOptimize(d.out.data());
   }
-  state.counters["kv_GB/s"] = benchmark::Counter(static_cast<double>(n_kv * kHkv * kD * 2 * 2) * 1e-9 *
+  state.counters["kv_GB/s"] = benchmark::Counter(static_cast<double>(2 * ops::KvBytes(t, n_kv * kHkv * kD)) * 1e-9 *
                                                      static_cast<double>(state.iterations()),
                                                  benchmark::Counter::kIsRate);
 }
+void BM_AttentionDecodeF16Cold(benchmark::State& s) { RunCold(s, ops::KvDType::kF16); }
+void BM_AttentionDecodeQ8_0Cold(benchmark::State& s) { RunCold(s, ops::KvDType::kQ8_0); }
+void BM_AttentionDecodeQ8_0(benchmark::State& s) { Run(s, 1, s.range(0), ops::KvDType::kQ8_0); }
 void BM_AttentionDecodeF32(benchmark::State& s) { Run(s, 1, s.range(0), ops::KvDType::kF32); }
 // Prefill: 512 new queries after range(0) cached tokens (n_kv = depth + 512).
 void BM_AttentionPrefillF16(benchmark::State& s) { Run(s, 512, s.range(0) + 512, ops::KvDType::kF16); }
@@ -89,6 +99,8 @@ void BM_AttentionPrefillF32(benchmark::State& s) { Run(s, 512, s.range(0) + 512,
 
 BENCHMARK(BM_AttentionDecodeF16)->Arg(512)->Arg(4096)->Arg(8192)->UseRealTime();
 BENCHMARK(BM_AttentionDecodeF16Cold)->Arg(4096)->Arg(8192)->UseRealTime();
+BENCHMARK(BM_AttentionDecodeQ8_0)->Arg(512)->Arg(4096)->Arg(8192)->UseRealTime();
+BENCHMARK(BM_AttentionDecodeQ8_0Cold)->Arg(4096)->Arg(8192)->UseRealTime();
 BENCHMARK(BM_AttentionDecodeF32)->Arg(512)->Arg(4096)->Arg(8192)->UseRealTime();
 BENCHMARK(BM_AttentionPrefillF16)->Arg(0)->Arg(1536)->Arg(7680)->UseRealTime();
 BENCHMARK(BM_AttentionPrefillF32)->Arg(0)->Arg(1536)->Arg(7680)->UseRealTime();

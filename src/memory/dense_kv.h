@@ -1,5 +1,5 @@
 // DenseKv: the full cache, every key and value of every token at its original position, stored as f16
-// (default) or f32.
+// (default), q8_0 or f32.
 #pragma once
 
 #include <cstdint>

@@ -3,11 +3,13 @@
 #include "ops/attention.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
 #include "core/check.h"
 #include "core/half.h"
+#include "core/quant.h"
 #include "core/thread_pool.h"
 #include "ops/attention_cpu.h"
 
@@ -16,9 +18,17 @@ namespace lm::ops {
 namespace {
 constexpr int64_t kBlock = 64;  // keys scored per block before the running max is updated
 
-// Element i of a K/V array of either type, widened to f32.
+// Element i of a K/V array of any type, widened to f32.
 inline float KvAt(const void* p, KvDType t, int64_t i) {
-  return t == KvDType::kF16 ? F16ToF32(static_cast<const uint16_t*>(p)[i]) : static_cast<const float*>(p)[i];
+  switch (t) {
+    case KvDType::kF16: return F16ToF32(static_cast<const uint16_t*>(p)[i]);
+    case KvDType::kQ8_0: {
+      const BlockQ8_0& b = static_cast<const BlockQ8_0*>(p)[i / 32];
+      return F16ToF32(b.d) * static_cast<float>(b.qs[i % 32]);
+    }
+    case KvDType::kF32: break;
+  }
+  return static_cast<const float*>(p)[i];
 }
 
 // Scalar online-softmax attention for one (query, head): the fallback for unusual head sizes/groups.
@@ -68,9 +78,31 @@ void AttendOne(const AttentionArgs& a, int64_t qi, int64_t h, float* scores) {
 }
 }  // namespace
 
+int64_t KvBytes(KvDType t, int64_t n) {
+  switch (t) {
+    case KvDType::kF16: return 2 * n;
+    case KvDType::kQ8_0: return n / 32 * static_cast<int64_t>(sizeof(BlockQ8_0));
+    case KvDType::kF32: break;
+  }
+  return 4 * n;
+}
+
+void StoreKv(KvDType t, const float* src, void* dst, int64_t n) {
+  switch (t) {
+    case KvDType::kF16: return ConvertF32ToF16(src, static_cast<uint16_t*>(dst), n);
+    case KvDType::kQ8_0:
+      LM_CHECK(n % 32 == 0, "q8_0 K/V rows need a multiple of 32 elements, got ", n);
+      return QuantizeRowQ8_0(src, static_cast<BlockQ8_0*>(dst), n);
+    case KvDType::kF32: break;
+  }
+  std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+}
+
 void Attention(const AttentionArgs& a) {
   LM_CHECK(a.n_head_kv > 0 && a.n_head % a.n_head_kv == 0, "n_head ", a.n_head, " n_head_kv ", a.n_head_kv);
   LM_CHECK(!a.causal || (a.q_pos && a.k_pos), "causal attention needs positions");
+  LM_CHECK(a.kv_dtype != KvDType::kQ8_0 || a.head_dim % 32 == 0, "q8_0 K/V needs head_dim % 32 == 0, got ",
+           a.head_dim);
   if (a.n_q <= 0) return;
   const int64_t G = a.n_head / a.n_head_kv;
   if (a.n_kv > 0 && internal::SimdHeadDim(a.head_dim)) {

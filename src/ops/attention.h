@@ -2,8 +2,9 @@
 // Query head h reads KV head h / (n_head / n_head_kv), so K/V are never copied per query head.
 // Masking is by position, not index: key j is visible to query i iff k_pos[j] <= q_pos[i] (causal),
 // which also covers caches whose positions were renumbered or selected out of order.
-// Cached K/V may be f32 or IEEE f16 (half the bytes to stream per decode step); the element type is part
-// of the arguments (kv_dtype), so a caller always states what its pointers hold.
+// Cached K/V may be f32, IEEE f16 (half the bytes to stream per decode step) or GGML q8_0 blocks (about a
+// quarter); the element type is part of the arguments (kv_dtype), so a caller always states what its
+// pointers hold.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,11 @@ namespace lm::ops {
 enum class KvDType : uint8_t {
   kF32,  // float
   kF16,  // IEEE binary16 bits (uint16_t)
+  kQ8_0, // GGML q8_0 blocks (core/quant.h BlockQ8_0): element i is in block i / 32; head_dim % 32 == 0
 };
+
+// Bytes of n K/V elements of type t (n a multiple of 32 for q8_0).
+int64_t KvBytes(KvDType t, int64_t n);
 
 struct AttentionArgs {
   const float* q = nullptr;  // [n_q, n_head, head_dim] f32
@@ -39,10 +44,12 @@ void Attention(const AttentionArgs& a);
 
 // f32 -> IEEE f16 (round to nearest even), SIMD; for writing K/V into an f16 cache.
 void ConvertF32ToF16(const float* src, uint16_t* dst, int64_t n);
+// n f32 K/V elements written in type t at dst (KvBytes(t, n) bytes).
+void StoreKv(KvDType t, const float* src, void* dst, int64_t n);
 
 namespace reference {
-// Plain version for tests: materialises each query's scores, two-pass softmax in double. Reads f16 K/V
-// exactly (each element widened to f32), so f16 kernels can be checked against it tightly.
+// Plain version for tests: materialises each query's scores, two-pass softmax in double. Reads f16 and
+// q8_0 K/V exactly (each element dequantised to f32), so those kernels can be checked against it tightly.
 void Attention(const AttentionArgs& a);
 }  // namespace reference
 

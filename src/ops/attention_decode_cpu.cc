@@ -11,6 +11,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
+#include "ops/kv_load-inl.h"
 
 #include <algorithm>
 #include <cmath>
@@ -31,24 +32,21 @@ constexpr size_t kN = hn::MaxLanes(DF());
 constexpr int64_t kBlock = 64;  // keys scored before the running max is updated
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-HWY_INLINE VF LoadRow(const float* p) { return hn::LoadU(DF(), p); }
-HWY_INLINE VF LoadRow(const hwy::float16_t* p) {
-  return hn::PromoteTo(DF(), hn::LoadU(hn::Rebind<hwy::float16_t, DF>(), p));
-}
+using kv_load::LoadKv;
 
 // Rows sharing one pass over a block: enough accumulators to fill the registers without spilling.
 template <size_t kD>
 constexpr size_t kChunk = std::max<size_t>(1, std::min<size_t>(4, 16 / (kD / kN)));
 
 // s[r][j] = qs[r] . k[j] for kR rows; keys no row can see are skipped (their scores set later).
-template <size_t kD, size_t kR, class KT>
-void ScoreChunk(const float* qs, const KT* k, int64_t stride, int64_t n, const bool* any_visible, float* s) {
+template <size_t kD, size_t kR, class P>
+void ScoreChunk(const float* qs, P k, int64_t stride, int64_t n, const bool* any_visible, float* s) {
   constexpr size_t kNC = kD / kN;
   for (int64_t j = 0; j < n; ++j) {
     if (!any_visible[j]) continue;
-    const KT* kr = k + j * stride;
+    const P kr = k + j * stride;
     VF kc[kNC];
-    for (size_t c = 0; c < kNC; ++c) kc[c] = LoadRow(kr + c * kN);
+    for (size_t c = 0; c < kNC; ++c) kc[c] = LoadKv(kr + c * kN);
     for (size_t r = 0; r < kR; ++r) {
       VF acc = hn::Mul(kc[0], hn::LoadU(DF(), qs + r * kD));
       for (size_t c = 1; c < kNC; ++c) acc = hn::MulAdd(kc[c], hn::LoadU(DF(), qs + r * kD + c * kN), acc);
@@ -58,8 +56,8 @@ void ScoreChunk(const float* qs, const KT* k, int64_t stride, int64_t n, const b
 }
 
 // acc[r] = acc[r] * corr[r] + sum_j p[r][j] v[j], with kR rows' accumulators held in registers.
-template <size_t kD, size_t kR, class KT>
-void AccumulateChunk(const float* p, const KT* v, int64_t stride, int64_t n, const bool* any_visible,
+template <size_t kD, size_t kR, class P>
+void AccumulateChunk(const float* p, P v, int64_t stride, int64_t n, const bool* any_visible,
                      const float* corr, float* acc) {
   constexpr size_t kNC = kD / kN;
   VF o[kR][kNC];
@@ -67,11 +65,11 @@ void AccumulateChunk(const float* p, const KT* v, int64_t stride, int64_t n, con
     for (size_t c = 0; c < kNC; ++c) o[r][c] = hn::Mul(hn::LoadU(DF(), acc + r * kD + c * kN), hn::Set(DF(), corr[r]));
   for (int64_t j = 0; j < n; ++j) {
     if (!any_visible[j]) continue;
-    const KT* vr = v + j * stride;
+    const P vr = v + j * stride;
     VF pr[kR];
     for (size_t r = 0; r < kR; ++r) pr[r] = hn::Set(DF(), p[static_cast<int64_t>(r) * kBlock + j]);
     for (size_t c = 0; c < kNC; ++c) {
-      const VF vv = LoadRow(vr + c * kN);
+      const VF vv = LoadKv(vr + c * kN);
       for (size_t r = 0; r < kR; ++r) o[r][c] = hn::MulAdd(pr[r], vv, o[r][c]);
     }
   }
@@ -79,32 +77,32 @@ void AccumulateChunk(const float* p, const KT* v, int64_t stride, int64_t n, con
     for (size_t c = 0; c < kNC; ++c) hn::StoreU(o[r][c], DF(), acc + r * kD + c * kN);
 }
 
-template <size_t kD, class KT, size_t kR = kChunk<kD>>
-void ScoreRows(size_t rows, const float* qs, const KT* k, int64_t stride, int64_t n, const bool* vis, float* s) {
+template <size_t kD, class P, size_t kR = kChunk<kD>>
+void ScoreRows(size_t rows, const float* qs, P k, int64_t stride, int64_t n, const bool* vis, float* s) {
   if constexpr (kR > 0) {
     for (; rows >= kR; rows -= kR, qs += kR * kD, s += kR * kBlock) ScoreChunk<kD, kR>(qs, k, stride, n, vis, s);
-    if (rows > 0) ScoreRows<kD, KT, kR - 1>(rows, qs, k, stride, n, vis, s);
+    if (rows > 0) ScoreRows<kD, P, kR - 1>(rows, qs, k, stride, n, vis, s);
   }
 }
 
-template <size_t kD, class KT, size_t kR = kChunk<kD>>
-void AccumulateRows(size_t rows, const float* p, const KT* v, int64_t stride, int64_t n, const bool* vis,
+template <size_t kD, class P, size_t kR = kChunk<kD>>
+void AccumulateRows(size_t rows, const float* p, P v, int64_t stride, int64_t n, const bool* vis,
                     const float* corr, float* acc) {
   if constexpr (kR > 0) {
     for (; rows >= kR; rows -= kR, p += kR * kBlock, corr += kR, acc += kR * kD)
       AccumulateChunk<kD, kR>(p, v, stride, n, vis, corr, acc);
-    if (rows > 0) AccumulateRows<kD, KT, kR - 1>(rows, p, v, stride, n, vis, corr, acc);
+    if (rows > 0) AccumulateRows<kD, P, kR - 1>(rows, p, v, stride, n, vis, corr, acc);
   }
 }
 
 // One task: rows of KV head hk against keys [j0, j1). qs [R, kD] scaled queries, row_pos [R] (INT32_MAX
 // when not causal). Output: m [R], l [R], acc [R, kD] partial state (acc unnormalised).
-template <size_t kD, class KT>
+template <size_t kD, class P>
 void DecodeRange(const AttentionArgs& a, int64_t hk, int64_t j0, int64_t j1, const float* qs,
                  const int32_t* row_pos, int64_t R, float* m, float* l, float* acc) {
   const int64_t stride = a.n_head_kv * static_cast<int64_t>(kD);
-  const KT* k = static_cast<const KT*>(a.k) + hk * static_cast<int64_t>(kD);
-  const KT* v = static_cast<const KT*>(a.v) + hk * static_cast<int64_t>(kD);
+  const P k = KvPtrAt<P>(a.k) + hk * static_cast<int64_t>(kD);
+  const P v = KvPtrAt<P>(a.v) + hk * static_cast<int64_t>(kD);
   int32_t max_pos = row_pos[0];
   for (int64_t r = 1; r < R; ++r) max_pos = std::max(max_pos, row_pos[r]);
   HWY_ALIGN float s[internal::kDecodeMaxRows * kBlock];
@@ -123,7 +121,7 @@ void DecodeRange(const AttentionArgs& a, int64_t hk, int64_t j0, int64_t j1, con
       any |= vis[j];
     }
     if (!any) continue;
-    ScoreRows<kD, KT>(static_cast<size_t>(R), qs, k + b0 * stride, stride, n, vis, s);
+    ScoreRows<kD, P>(static_cast<size_t>(R), qs, k + b0 * stride, stride, n, vis, s);
     // Online softmax per row: mask, block max, rescale factor, p = exp(s - m) (exactly 0 where masked).
     for (int64_t r = 0; r < R; ++r) {
       float* sr = s + r * kBlock;
@@ -153,7 +151,7 @@ void DecodeRange(const AttentionArgs& a, int64_t hk, int64_t j0, int64_t j1, con
       }
       l[r] = l[r] * corr[r] + hn::GetLane(hn::SumOfLanes(df, sum));
     }
-    AccumulateRows<kD, KT>(static_cast<size_t>(R), s, v + b0 * stride, stride, n, vis, corr, acc);
+    AccumulateRows<kD, P>(static_cast<size_t>(R), s, v + b0 * stride, stride, n, vis, corr, acc);
   }
 }
 
@@ -163,7 +161,7 @@ struct DecodeScratch {
   std::vector<int32_t> row_pos;
 };
 
-template <size_t kD, class KT>
+template <size_t kD, class P>
 void Decode(const AttentionArgs& a) {
   const int64_t G = a.n_head / a.n_head_kv, R = a.n_q * G, Hkv = a.n_head_kv, D = static_cast<int64_t>(kD);
   const int threads = GlobalPool().n_threads();
@@ -194,7 +192,7 @@ void Decode(const AttentionArgs& a) {
       const int64_t hk = task / n_split, sp = task % n_split;
       const int64_t j0 = std::min(a.n_kv, sp * per), j1 = std::min(a.n_kv, j0 + per);
       float* st = partial + task * slot;
-      DecodeRange<kD, KT>(a, hk, j0, j1, qs + hk * R * D, row_pos, R, st, st + R, st + 2 * R);
+      DecodeRange<kD, P>(a, hk, j0, j1, qs + hk * R * D, row_pos, R, st, st + R, st + 2 * R);
     }
   });
   // Merge: out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M).
@@ -221,12 +219,20 @@ void Decode(const AttentionArgs& a) {
 }
 }  // namespace
 
+template <size_t kD>
+void DecodeKv(const AttentionArgs& a) {
+  switch (a.kv_dtype) {
+    case KvDType::kF32: return Decode<kD, const float*>(a);
+    case KvDType::kF16: return Decode<kD, const hwy::float16_t*>(a);
+    case KvDType::kQ8_0: return Decode<kD, KvQ8Ptr>(a);
+  }
+}
+
 void DecodeTarget(const AttentionArgs& a) {
-  const bool f16 = a.kv_dtype == KvDType::kF16;
   switch (a.head_dim) {
-    case 32: return f16 ? Decode<32, hwy::float16_t>(a) : Decode<32, float>(a);
-    case 64: return f16 ? Decode<64, hwy::float16_t>(a) : Decode<64, float>(a);
-    case 128: return f16 ? Decode<128, hwy::float16_t>(a) : Decode<128, float>(a);
+    case 32: return DecodeKv<32>(a);
+    case 64: return DecodeKv<64>(a);
+    case 128: return DecodeKv<128>(a);
     default: LM_CHECK(false, "attention decode: head_dim ", a.head_dim, " has no SIMD kernel");
   }
 }

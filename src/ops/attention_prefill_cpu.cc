@@ -13,6 +13,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
+#include "ops/kv_load-inl.h"
 
 #include <algorithm>
 #include <atomic>
@@ -43,20 +44,19 @@ struct alignas(64) TileScratch {
   float qt[128 * kRows];  // [D, kRows] scaled queries, transposed
   float o[kRows * 128];   // [kRows, D] unnormalised outputs
   float st[kBk * kRows];  // [kBk, kRows] scores, then probabilities
-  float kf[kBk * 128];    // [kBk, D] block of K widened to f32 (f16 caches)
+  float kf[kBk * 128];    // [kBk, D] block of K widened to f32 (f16 and q8_0 caches)
   float vf[kBk * 128];    // [kBk, D] block of V widened to f32
   float m[kRows], l[kRows], corr[kRows];
   int32_t qpos[kRows];
 };
 
 // Widens n rows of kD elements (row stride `stride`) into dst [n, kD]; f32 rows are used in place instead.
-template <size_t kD>
-void Widen(const hwy::float16_t* src, int64_t stride, int64_t n, float* dst) {
+template <size_t kD, class P>
+void Widen(P src, int64_t stride, int64_t n, float* dst) {
   const DF df;
-  const hn::Rebind<hwy::float16_t, DF> dh;
   for (int64_t j = 0; j < n; ++j)
     for (size_t c = 0; c < kD; c += kN)
-      hn::StoreU(hn::PromoteTo(df, hn::LoadU(dh, src + j * stride + c)), df, dst + j * static_cast<int64_t>(kD) + c);
+      hn::StoreU(kv_load::LoadKv(src + (j * stride + static_cast<int64_t>(c))), df, dst + j * static_cast<int64_t>(kD) + c);
 }
 
 // O[r] = O[r] * corr[r] + sum_j P^T[j][r] V[j] for kR rows held in registers.
@@ -79,13 +79,13 @@ void AccumulateRows(float* o, const float* st, const float* corr, const float* v
     for (size_t c = 0; c < kNC; ++c) hn::StoreU(acc[r][c], df, o + r * kD + c * kN);
 }
 
-template <size_t kD, class KT>
+template <size_t kD, class P>
 void Tile(const AttentionArgs& a, int64_t t0, int64_t tq, int64_t hk, TileScratch& sc) {
   const DF df;
   const DI di;
   const int64_t G = a.n_head / a.n_head_kv, R = tq * G, H = a.n_head, D = static_cast<int64_t>(kD);
   const int64_t kv_stride = a.n_head_kv * D;
-  constexpr bool kWiden = !std::is_same_v<KT, float>;
+  constexpr bool kWiden = !std::is_same_v<P, const float*>;
   // Rows: r = t * G + g. Padded rows see no key and are never written out.
   int32_t qmin = std::numeric_limits<int32_t>::max(), qmax = std::numeric_limits<int32_t>::min();
   for (size_t r = 0; r < kRows; ++r) {
@@ -100,8 +100,8 @@ void Tile(const AttentionArgs& a, int64_t t0, int64_t tq, int64_t hk, TileScratc
     sc.l[r] = 0.0f;
   }
   std::fill(sc.o, sc.o + kRows * kD, 0.0f);
-  const KT* kbase = static_cast<const KT*>(a.k) + hk * D;
-  const KT* vbase = static_cast<const KT*>(a.v) + hk * D;
+  const P kbase = KvPtrAt<P>(a.k) + hk * D;
+  const P vbase = KvPtrAt<P>(a.v) + hk * D;
   for (int64_t b0 = 0; b0 < a.n_kv; b0 += kBk) {
     const int64_t n = std::min(kBk, a.n_kv - b0);
     bool need_mask = false;
@@ -186,7 +186,7 @@ void Tile(const AttentionArgs& a, int64_t t0, int64_t tq, int64_t hk, TileScratc
   }
 }
 
-template <size_t kD, class KT>
+template <size_t kD, class P>
 void Prefill(const AttentionArgs& a) {
   const int64_t G = a.n_head / a.n_head_kv, Hkv = a.n_head_kv;
   const int64_t tq = static_cast<int64_t>(kRows) / G;
@@ -198,18 +198,26 @@ void Prefill(const AttentionArgs& a) {
     for (int64_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n_tasks;) {
       const int64_t tile = n_tiles - 1 - i / Hkv;  // last tiles first: with causal masks they are the largest
       const int64_t t0 = tile * tq;
-      Tile<kD, KT>(a, t0, std::min(tq, a.n_q - t0), i % Hkv, *sc);
+      Tile<kD, P>(a, t0, std::min(tq, a.n_q - t0), i % Hkv, *sc);
     }
   });
 }
 }  // namespace
 
+template <size_t kD>
+void PrefillKv(const AttentionArgs& a) {
+  switch (a.kv_dtype) {
+    case KvDType::kF32: return Prefill<kD, const float*>(a);
+    case KvDType::kF16: return Prefill<kD, const hwy::float16_t*>(a);
+    case KvDType::kQ8_0: return Prefill<kD, KvQ8Ptr>(a);
+  }
+}
+
 void PrefillTarget(const AttentionArgs& a) {
-  const bool f16 = a.kv_dtype == KvDType::kF16;
   switch (a.head_dim) {
-    case 32: return f16 ? Prefill<32, hwy::float16_t>(a) : Prefill<32, float>(a);
-    case 64: return f16 ? Prefill<64, hwy::float16_t>(a) : Prefill<64, float>(a);
-    case 128: return f16 ? Prefill<128, hwy::float16_t>(a) : Prefill<128, float>(a);
+    case 32: return PrefillKv<32>(a);
+    case 64: return PrefillKv<64>(a);
+    case 128: return PrefillKv<128>(a);
     default: LM_CHECK(false, "attention prefill: head_dim ", a.head_dim, " has no SIMD kernel");
   }
 }

@@ -1,7 +1,8 @@
-// Flash-style attention against the plain reference: f32 and f16 K/V, decode and prefill shapes, GQA 1/3/4,
+// Flash-style attention against the plain reference: f32, f16 and q8_0 K/V, decode and prefill shapes, GQA 1/3/4,
 // position masks (out-of-order and repeated key positions), queries that see no key, very large scores.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "core/half.h"
+#include "core/quant.h"
 #include "ops/attention.h"
 
 namespace lm::ops {
@@ -25,6 +27,7 @@ struct Case {
 struct Data {
   std::vector<float> q, k, v;
   std::vector<uint16_t> k16, v16;
+  std::vector<BlockQ8_0> k8, v8;  // empty when head_dim is not a multiple of 32
   std::vector<int32_t> q_pos, k_pos;
 };
 
@@ -44,6 +47,12 @@ Data MakeData(const Case& c, uint32_t seed) {
   d.v16.resize(d.v.size());
   ConvertF32ToF16(d.k.data(), d.k16.data(), static_cast<int64_t>(d.k.size()));
   ConvertF32ToF16(d.v.data(), d.v16.data(), static_cast<int64_t>(d.v.size()));
+  if (c.head_dim % 32 == 0) {
+    d.k8.resize(d.k.size() / 32);
+    d.v8.resize(d.v.size() / 32);
+    StoreKv(KvDType::kQ8_0, d.k.data(), d.k8.data(), static_cast<int64_t>(d.k.size()));
+    StoreKv(KvDType::kQ8_0, d.v.data(), d.v8.data(), static_cast<int64_t>(d.v.size()));
+  }
   d.k_pos.resize(static_cast<size_t>(c.n_kv));
   d.q_pos.resize(static_cast<size_t>(c.n_q));
   for (int64_t j = 0; j < c.n_kv; ++j) d.k_pos[static_cast<size_t>(j)] = static_cast<int32_t>(c.repeat_keys ? j / 3 : j);
@@ -55,9 +64,11 @@ Data MakeData(const Case& c, uint32_t seed) {
 }
 
 AttentionArgs Args(const Case& c, const Data& d, KvDType t, float* out) {
-  const bool f16 = t == KvDType::kF16;
-  return AttentionArgs{.q = d.q.data(), .k = f16 ? static_cast<const void*>(d.k16.data()) : d.k.data(),
-                       .v = f16 ? static_cast<const void*>(d.v16.data()) : d.v.data(), .kv_dtype = t,
+  const void* k = t == KvDType::kF16 ? static_cast<const void*>(d.k16.data())
+                  : t == KvDType::kQ8_0 ? static_cast<const void*>(d.k8.data()) : d.k.data();
+  const void* v = t == KvDType::kF16 ? static_cast<const void*>(d.v16.data())
+                  : t == KvDType::kQ8_0 ? static_cast<const void*>(d.v8.data()) : d.v.data();
+  return AttentionArgs{.q = d.q.data(), .k = k, .v = v, .kv_dtype = t,
                        .q_pos = d.q_pos.data(), .k_pos = d.k_pos.data(), .out = out, .n_q = c.n_q, .n_kv = c.n_kv,
                        .n_head = c.n_head, .n_head_kv = c.n_head_kv, .head_dim = c.head_dim,
                        .scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim)), .causal = c.causal};
@@ -77,6 +88,10 @@ float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
 //   without hiding real bugs (a wrong mask or a dropped block moves outputs by O(0.1-1)).
 constexpr float kTolSame = 2e-5f;
 constexpr float kTolF16VsF32 = 4e-3f;
+// - q8_0 K/V vs f32 reference: each element moves by at most half a step, amax/254 of its block of 32
+//   (amax ~ 2.5 for unit normals: <= 1e-2 absolute, ~20x f16's 2^-11 relative). Measured up to 1.6e-2 on these
+//   cases; 6e-2 is the bound (a wrong block or scale moves outputs by O(0.1-1)).
+constexpr float kTolQ8VsF32 = 6e-2f;
 
 void RunCase(const Case& c, uint32_t seed) {
   SCOPED_TRACE(testing::Message() << "n_q " << c.n_q << " n_kv " << c.n_kv << " H " << c.n_head << " Hkv "
@@ -92,6 +107,15 @@ void RunCase(const Case& c, uint32_t seed) {
   EXPECT_LE(MaxAbsDiff(out16, ref16), kTolSame);
   EXPECT_LE(MaxAbsDiff(out16, ref32), kTolF16VsF32);
   testing::Test::RecordProperty("f16_vs_f32_seed" + std::to_string(seed), std::to_string(MaxAbsDiff(out16, ref32)));
+  if (!d.k8.empty()) {
+    std::vector<float> ref8(n), out8(n, 7.0f);
+    reference::Attention(Args(c, d, KvDType::kQ8_0, ref8.data()));
+    Attention(Args(c, d, KvDType::kQ8_0, out8.data()));
+    EXPECT_LE(MaxAbsDiff(out8, ref8), kTolSame);
+    EXPECT_LE(MaxAbsDiff(out8, ref32), kTolQ8VsF32);
+    EXPECT_GT(MaxAbsDiff(out8, ref32), MaxAbsDiff(out16, ref32));  // the q8_0 data really was used
+    std::printf("q8_0 vs f32: %.3g (f16 %.3g)\n", MaxAbsDiff(out8, ref32), MaxAbsDiff(out16, ref32));
+  }
   testing::Test::RecordProperty("same_kv_seed" + std::to_string(seed),
                                 std::to_string(std::max(MaxAbsDiff(out16, ref16), MaxAbsDiff(out32, ref32))));
 }

@@ -45,8 +45,10 @@ void AddModelOptions(CLI::App& app, ModelOptions& o) {
 }
 
 void AddKvTypeOption(CLI::App& app, KvCacheType& kv_type) {
-  const std::map<std::string, KvCacheType> names{{"f16", KvCacheType::kF16}, {"f32", KvCacheType::kF32}};
-  app.add_option("--kv-type", kv_type, "KV cache element type: f16 (default, half the memory traffic) or f32")
+  const std::map<std::string, KvCacheType> names{
+      {"f16", KvCacheType::kF16}, {"q8_0", KvCacheType::kQ8_0}, {"f32", KvCacheType::kF32}};
+  app.add_option("--kv-type", kv_type,
+                 "KV cache element type: f16 (default, half of f32's memory traffic), q8_0 (about a quarter) or f32")
       ->transform(CLI::CheckedTransformer(names));
 }
 
