@@ -86,6 +86,10 @@ Result<Resolved> Resolve(const MemoryOptions& o, const ModelConfig& c) {
     p.min_window = o.window.value_or(W / 8);
     p.compress = o.compress.value_or(5.0);
     p.max_tokens = o.n_ctx.value_or(0);
+    p.kv_type = ToKvDType(o.kv_type);
+    if (o.kv_type == KvCacheType::kQ8_0 && c.head_dim % 32 != 0)
+      return Unsupported(StrCat("memory: a q8_0 cache needs head_dim to be a multiple of 32, the model's is ",
+                                c.head_dim, "; hint: --kv-type f16"));
     if (p.n_sink + p.min_window > W)
       return InvalidArgument(StrCat("memory: razor sinks ", p.n_sink, " + window ", p.min_window,
                                     " exceeds the model's window of ", W, "; hint: lower --window"));
@@ -103,7 +107,7 @@ Result<Resolved> Resolve(const MemoryOptions& o, const ModelConfig& c) {
     int64_t n_ret = 0;
     for (uint8_t x : p.retrieval) n_ret += x;
     r.describe = StrCat("razor(sinks=", p.n_sink, " S0=", p.min_window, " C=", p.compress, " retrieval_heads=", n_ret,
-                        "/", p.retrieval.size(), " profile=", o.head_profile, ")");
+                        "/", p.retrieval.size(), " kv=", KvCacheTypeName(o.kv_type), " profile=", o.head_profile, ")");
   } else {
     return InvalidArgument(
         StrCat("memory: unknown strategy '", o.kind, "'; choose one of dense, streaming, reattention, razor"));
@@ -135,7 +139,7 @@ Result<std::unique_ptr<Memory>> MakeMemory(const MemoryOptions& options, const M
   if (!r.ok()) return r.status();
   const MemoryGeometry g = Geometry(config);
   std::unique_ptr<Memory> m;
-  if (options.kind == "dense") m = std::make_unique<DenseKv>(g, r->n_ctx, options.dense_kv_type);
+  if (options.kind == "dense") m = std::make_unique<DenseKv>(g, r->n_ctx, options.kv_type);
   if (options.kind == "streaming") m = std::make_unique<StreamingKv>(g, r->streaming);
   if (options.kind == "reattention") m = std::make_unique<ReAttentionKv>(g, r->reattention);
   if (options.kind == "razor") m = std::make_unique<RazorKv>(g, std::move(r->razor));

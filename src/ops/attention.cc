@@ -18,8 +18,9 @@ namespace lm::ops {
 namespace {
 constexpr int64_t kBlock = 64;  // keys scored per block before the running max is updated
 
-// Element i of a K/V array of any type, widened to f32.
-inline float KvAt(const void* p, KvDType t, int64_t i) {
+}  // namespace
+
+float KvElement(const void* p, KvDType t, int64_t i) {
   switch (t) {
     case KvDType::kF16: return F16ToF32(static_cast<const uint16_t*>(p)[i]);
     case KvDType::kQ8_0: {
@@ -31,6 +32,7 @@ inline float KvAt(const void* p, KvDType t, int64_t i) {
   return static_cast<const float*>(p)[i];
 }
 
+namespace {
 // Scalar online-softmax attention for one (query, head): the fallback for unusual head sizes/groups.
 void AttendOne(const AttentionArgs& a, int64_t qi, int64_t h, float* scores) {
   const int64_t D = a.head_dim;
@@ -51,7 +53,7 @@ void AttendOne(const AttentionArgs& a, int64_t qi, int64_t h, float* scores) {
       }
       const int64_t base = (j * a.n_head_kv + hk) * D;
       float s = 0.0f;
-      for (int64_t d = 0; d < D; ++d) s += q[d] * KvAt(a.k, a.kv_dtype, base + d);
+      for (int64_t d = 0; d < D; ++d) s += q[d] * KvElement(a.k, a.kv_dtype, base + d);
       s *= a.scale;
       scores[j - j0] = s;
       bmax = std::max(bmax, s);
@@ -67,7 +69,7 @@ void AttendOne(const AttentionArgs& a, int64_t qi, int64_t h, float* scores) {
       const float p = std::exp(s - m_new);
       l += p;
       const int64_t base = (j * a.n_head_kv + hk) * D;
-      for (int64_t d = 0; d < D; ++d) out[d] += p * KvAt(a.v, a.kv_dtype, base + d);
+      for (int64_t d = 0; d < D; ++d) out[d] += p * KvElement(a.v, a.kv_dtype, base + d);
     }
     m = m_new;
   }
@@ -75,6 +77,7 @@ void AttendOne(const AttentionArgs& a, int64_t qi, int64_t h, float* scores) {
     const float inv = 1.0f / l;
     for (int64_t d = 0; d < D; ++d) out[d] *= inv;
   }
+  if (a.lse) a.lse[qi * a.n_head + h] = l > 0 ? m + std::log(l) : -std::numeric_limits<float>::infinity();
 }
 }  // namespace
 
@@ -129,7 +132,7 @@ void Attention(const AttentionArgs& a) {
         const bool visible = !a.causal || a.k_pos[j] <= a.q_pos[i];
         double dot = 0;
         const int64_t base = (j * a.n_head_kv + h / group) * D;
-        for (int64_t d = 0; d < D; ++d) dot += static_cast<double>(q[d]) * KvAt(a.k, a.kv_dtype, base + d);
+        for (int64_t d = 0; d < D; ++d) dot += static_cast<double>(q[d]) * KvElement(a.k, a.kv_dtype, base + d);
         s[static_cast<size_t>(j)] = visible ? dot * a.scale : -std::numeric_limits<double>::infinity();
         mx = std::max(mx, s[static_cast<size_t>(j)]);
       }
@@ -142,8 +145,12 @@ void Attention(const AttentionArgs& a) {
       for (int64_t d = 0; d < D; ++d) {
         double acc = 0;
         for (int64_t j = 0; j < a.n_kv; ++j)
-          acc += s[static_cast<size_t>(j)] * KvAt(a.v, a.kv_dtype, (j * a.n_head_kv + h / group) * D + d);
+          acc += s[static_cast<size_t>(j)] * KvElement(a.v, a.kv_dtype, (j * a.n_head_kv + h / group) * D + d);
         out[d] = sum > 0 ? static_cast<float>(acc / sum) : 0.0f;
+      }
+      if (a.lse) {
+        a.lse[i * a.n_head + h] =
+            sum > 0 ? static_cast<float>(mx + std::log(sum)) : -std::numeric_limits<float>::infinity();
       }
     }
   }

@@ -32,6 +32,9 @@ struct AttentionArgs {
   int64_t n_q = 0, n_kv = 0, n_head = 0, n_head_kv = 0, head_dim = 0;
   float scale = 1.0f;
   bool causal = true;  // false: every key is visible (memory attention)
+  // Optional [n_q, n_head] output: log Σ_j exp(scale · q·k_j) over the visible keys (-inf when none), so a
+  // caller can merge further keys into the softmax afterwards (RazorAttention's compensation token).
+  float* lse = nullptr;
 };
 
 // Flash-style attention on the global thread pool; no [n_q, n_kv] score matrix, no allocation per call
@@ -44,6 +47,8 @@ void Attention(const AttentionArgs& a);
 
 // f32 -> IEEE f16 (round to nearest even), SIMD; for writing K/V into an f16 cache.
 void ConvertF32ToF16(const float* src, uint16_t* dst, int64_t n);
+// Element i of a K/V array of type t, as f32 (plain code: tests, references, occasional reads).
+float KvElement(const void* p, KvDType t, int64_t i);
 // n f32 K/V elements written in type t at dst (KvBytes(t, n) bytes).
 void StoreKv(KvDType t, const float* src, void* dst, int64_t n);
 

@@ -202,6 +202,8 @@ void Decode(const AttentionArgs& a) {
       float mx = kNegInf;
       for (int64_t sp = 0; sp < n_split; ++sp) mx = std::max(mx, sc.partial[static_cast<size_t>((hk * n_split + sp) * slot + r)]);
       std::fill(out, out + D, 0.0f);
+      float* lse = a.lse ? a.lse + (r / G) * a.n_head + hk * G + r % G : nullptr;
+      if (lse) *lse = kNegInf;
       if (mx == kNegInf) continue;  // no visible key: zeros
       float lsum = 0.0f;
       for (int64_t sp = 0; sp < n_split; ++sp) {
@@ -214,6 +216,7 @@ void Decode(const AttentionArgs& a) {
       }
       const float inv = 1.0f / lsum;
       for (int64_t d = 0; d < D; ++d) out[d] *= inv;
+      if (lse) *lse = mx + std::log(lsum);
     }
   }
 }

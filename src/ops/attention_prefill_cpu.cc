@@ -16,6 +16,7 @@
 #include "ops/kv_load-inl.h"
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <limits>
 #include <memory>
@@ -183,6 +184,7 @@ void Tile(const AttentionArgs& a, int64_t t0, int64_t tq, int64_t hk, TileScratc
     const float l = sc.l[r];
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;  // no visible key: zeros
     for (int64_t d = 0; d < D; ++d) out[d] = sc.o[r * D + d] * inv;
+    if (a.lse) a.lse[(t0 + r / G) * H + hk * G + r % G] = l > 0.0f ? sc.m[r] + std::log(l) : kNegInf;
   }
 }
 

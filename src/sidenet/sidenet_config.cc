@@ -117,4 +117,8 @@ Status FromJson(const std::string& text, SideNetConfig* s, MemoryConfig* m) {
   return OkStatus();
 }
 
+std::string Describe(const MemoryConfig& m) {
+  return StrCat("longmem(csz=", m.chunk_size, ",K=", m.retrieve_tokens, ",M=", m.capacity_tokens, ")");
+}
+
 }  // namespace lm::sidenet

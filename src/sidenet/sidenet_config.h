@@ -42,6 +42,8 @@ struct MemoryConfig {
   membank::IndexKind index = membank::IndexKind::kExact;
   membank::MemoryBankConfig BankConfig(const ModelConfig& backbone) const;
 };
+// "longmem(csz=4,K=64,M=65536)": how evaluations name a memory setting in tables, plots and JSON.
+std::string Describe(const MemoryConfig& m);
 
 // The spec's proportions on any backbone: L / 2 side layers; m = the odd block nearest 0.7 · L (17 of 24
 // in the paper; 21 of 30 for SmolLM2-135M).

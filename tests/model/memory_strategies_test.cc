@@ -5,10 +5,12 @@
 
 #include <cmath>
 #include <filesystem>
+#include <random>
 #include <vector>
 
 #include "memory/dense_kv.h"
 #include "memory/memory_factory.h"
+#include "memory/razor/compensated_attention.h"
 #include "memory/razor/head_calibration.h"
 #include "memory/razor/head_profile.h"
 #include "memory/razor/razor.h"
@@ -87,6 +89,62 @@ TEST(Strategies, RazorWithLargeWindowIsDense) {
   p.retrieval.assign(static_cast<size_t>(g.n_layer * g.n_head_kv), 0);
   p.retrieval[1] = 1;
   ExpectSameAsDense(std::make_unique<RazorKv>(g, p), "razor");
+}
+
+// Razor with f16 / q8_0 caches and a budget above the prompt equals a dense cache of the same type (head_dim 64,
+// so q8_0 applies): only the per-head kernel calls' summation order differs.
+TEST(Strategies, RazorQuantisedCachesMatchDenseOfTheSameType) {
+  const TinySpec spec{.n_layer = 2, .n_embd = 192, .n_head = 3, .n_head_kv = 1, .n_ff = 256, .n_vocab = 128};
+  auto model = Load(spec);
+  const auto g = GeometryOf(model->config());
+  const auto prompt = Tokens(90, 128);
+  for (KvCacheType t : {KvCacheType::kF16, KvCacheType::kQ8_0}) {
+    RazorParams p{.n_sink = 4, .min_window = 200, .kv_type = ToKvDType(t)};
+    p.retrieval.assign(static_cast<size_t>(g.n_layer * g.n_head_kv), 0);
+    const auto dense = lm::Run(model, std::make_unique<DenseKv>(g, 256, t), prompt, 8);
+    auto mem = std::make_unique<RazorKv>(g, p);
+    RazorKv* raw = mem.get();
+    Session s(model, std::move(mem));
+    ASSERT_TRUE(s.Prefill(prompt, 16).ok());
+    for (size_t i = 0; i + 1 < dense.size(); ++i) {
+      for (size_t j = 0; j < dense[i].size(); ++j) ASSERT_NEAR(dense[i][j], s.logits()[j], 1e-4f) << KvCacheTypeName(t);
+      ASSERT_TRUE(s.Decode(Argmax(s.logits())).ok());
+    }
+    // 98 tokens x 64 dims x 2 (K, V) x 2 layers, in the type's bytes.
+    EXPECT_EQ(raw->kv_bytes(), static_cast<uint64_t>(2 * 2 * ops::KvBytes(ToKvDType(t), 98 * 64)));
+  }
+}
+
+// The compensation slot merged into the flash kernels' softmax (through their log-sum-exp) against the
+// definition in double, for each K/V type and both kernel shapes (decode rows <= 16, prefill tiles above).
+TEST(CompensatedAttention, MatchesReference) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  constexpr int64_t D = 64, G = 3, S = 70;
+  for (ops::KvDType t : {ops::KvDType::kF32, ops::KvDType::kF16, ops::KvDType::kQ8_0}) {
+    for (int64_t n_q : {1, 4, 9}) {
+      std::vector<float> q(static_cast<size_t>(n_q * G * D)), k(static_cast<size_t>(S * D)), v(k.size());
+      std::vector<float> ck(static_cast<size_t>(D)), cv(static_cast<size_t>(D));
+      for (auto* x : {&q, &k, &v, &ck, &cv})
+        for (auto& e : *x) e = nd(rng);
+      std::vector<uint8_t> kb(static_cast<size_t>(ops::KvBytes(t, S * D))), vb(kb.size());
+      ops::StoreKv(t, k.data(), kb.data(), S * D);
+      ops::StoreKv(t, v.data(), vb.data(), S * D);
+      std::vector<int32_t> k_pos(S), q_pos(static_cast<size_t>(n_q));
+      for (int64_t j = 0; j < S; ++j) k_pos[static_cast<size_t>(j)] = static_cast<int32_t>(100 + j);
+      for (int64_t i = 0; i < n_q; ++i) q_pos[static_cast<size_t>(i)] = static_cast<int32_t>(100 + S - n_q + i);
+      q_pos[0] = 50;  // this query sees no cached key: its output is the compensation value alone
+      std::vector<float> out(q.size()), want(q.size()), scratch;
+      razor::CompensatedArgs a{.q = q.data(), .q_pos = q_pos.data(), .k = kb.data(), .v = vb.data(), .kv_dtype = t,
+                               .k_pos = k_pos.data(), .comp_k = ck.data(), .comp_v = cv.data(), .n_dropped = 37,
+                               .out = out.data(), .n_q = n_q, .group = G, .n_kv = S, .head_dim = D, .scale = 0.125f};
+      razor::CompensatedAttention(a, scratch);
+      a.out = want.data();
+      razor::reference::CompensatedAttention(a);
+      for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], want[i], 2e-5f) << "n_q " << n_q << " i " << i;
+      for (int64_t d = 0; d < D; ++d) EXPECT_NEAR(out[static_cast<size_t>(d)], cv[static_cast<size_t>(d)], 1e-6f);
+    }
+  }
 }
 
 TEST(Strategies, StreamingStaysBoundedPastTheWindow) {

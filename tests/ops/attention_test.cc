@@ -99,9 +99,21 @@ void RunCase(const Case& c, uint32_t seed) {
   const Data d = MakeData(c, seed);
   const size_t n = d.q.size();
   std::vector<float> ref32(n), ref16(n), out32(n, 7.0f), out16(n, 7.0f);
-  reference::Attention(Args(c, d, KvDType::kF32, ref32.data()));
+  // The optional log-sum-exp output, checked on the f32 path (-inf where a query sees no key).
+  std::vector<float> lse_ref(static_cast<size_t>(c.n_q * c.n_head)), lse(lse_ref.size(), 7.0f);
+  AttentionArgs ra = Args(c, d, KvDType::kF32, ref32.data()), ka = Args(c, d, KvDType::kF32, out32.data());
+  ra.lse = lse_ref.data();
+  ka.lse = lse.data();
+  reference::Attention(ra);
   reference::Attention(Args(c, d, KvDType::kF16, ref16.data()));
-  Attention(Args(c, d, KvDType::kF32, out32.data()));
+  Attention(ka);
+  for (size_t i = 0; i < lse.size(); ++i) {
+    if (std::isinf(lse_ref[i])) {
+      EXPECT_TRUE(std::isinf(lse[i]) && lse[i] < 0) << "row " << i;
+    } else {
+      EXPECT_NEAR(lse[i], lse_ref[i], 1e-5f * std::max(1.0f, std::fabs(lse_ref[i]))) << "row " << i;
+    }
+  }
   Attention(Args(c, d, KvDType::kF16, out16.data()));
   EXPECT_LE(MaxAbsDiff(out32, ref32), kTolSame);
   EXPECT_LE(MaxAbsDiff(out16, ref16), kTolSame);

@@ -17,7 +17,6 @@ void RegisterGenerate(CLI::App& app, int& exit_code) {
     int64_t n = 128;
     int64_t ctx = 0;
     bool chat = false;
-    KvCacheType kv_type = KvCacheType::kF16;
     MemoryCliOptions memory;
     SamplingParams sampling;
   };
@@ -27,7 +26,6 @@ void RegisterGenerate(CLI::App& app, int& exit_code) {
   cmd->add_option("-n,--n-predict", o->n, "tokens to generate")->capture_default_str()->check(CLI::Range(0, 1 << 20));
   cmd->add_option("-c,--ctx", o->ctx, "context size in tokens (default: the model's window)");
   cmd->add_flag("--chat", o->chat, "wrap the prompt as a user message in the model's chat template");
-  AddKvTypeOption(*cmd, o->kv_type);
   AddMemoryOptions(*cmd, o->memory);
   AddSamplingOptions(*cmd, o->sampling);
   cmd->callback([&exit_code, o] {
@@ -49,7 +47,6 @@ void RegisterGenerate(CLI::App& app, int& exit_code) {
     const auto ids = tok.Encode(text);
     const int64_t ctx = o->ctx > 0 ? o->ctx : loaded->model->config().n_ctx_train;
     MemoryOptions mo = o->memory.ToOptions();
-    mo.dense_kv_type = o->kv_type;
     if (mo.kind == "dense") mo.n_ctx = ctx;
     // Only the dense cache is bounded by --ctx; the other strategies read past the window by design.
     if (mo.kind == "dense" && static_cast<int64_t>(ids.size()) + o->n > ctx) {

@@ -16,7 +16,6 @@ void RegisterPpl(CLI::App& app, int& exit_code) {
     int64_t chunks = -1;
     int64_t batch = 512;
     bool json = false;
-    KvCacheType kv_type = KvCacheType::kF16;
     MemoryCliOptions memory;
   };
   auto o = std::make_shared<Opts>();
@@ -26,7 +25,6 @@ void RegisterPpl(CLI::App& app, int& exit_code) {
   cmd->add_option("--chunks", o->chunks, "windows to evaluate (-1: all)")->capture_default_str();
   cmd->add_option("-b,--batch", o->batch, "prefill micro-batch")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_flag("--json", o->json, "print the result as JSON");
-  AddKvTypeOption(*cmd, o->kv_type);
   AddMemoryOptions(*cmd, o->memory);
   cmd->callback([&exit_code, o] {
     const std::string path = o->file.empty() ? DefaultTextPath() : o->file;
@@ -43,7 +41,6 @@ void RegisterPpl(CLI::App& app, int& exit_code) {
     const Tokenizer& tok = *loaded->tokenizer;
     const double t0 = NowSeconds();
     MemoryOptions mo = o->memory.ToOptions();
-    mo.dense_kv_type = o->kv_type;
     if (mo.kind == "dense") mo.n_ctx = o->ctx;
     if (auto d = DescribeMemory(mo, loaded->model->config()); !d.ok()) {  // bad options fail before tokenising
       exit_code = Fail(d.status());
@@ -52,7 +49,7 @@ void RegisterPpl(CLI::App& app, int& exit_code) {
     const auto ids = tok.Encode(*text, {.add_bos = true, .parse_special = false});
     std::fprintf(stderr, "tokenized %s: %zu tokens in %.2f s\n", path.c_str(), ids.size(), NowSeconds() - t0);
     PerplexityOptions po{.n_ctx = o->ctx, .max_windows = o->chunks, .batch = o->batch,
-                         .bos_id = tok.vocab().add_bos ? tok.bos() : -1, .kv_type = o->kv_type};
+                         .bos_id = tok.vocab().add_bos ? tok.bos() : -1, .kv_type = o->memory.kv_type};
     if (mo.kind != "dense") {
       auto model = loaded->model;
       po.make_memory = [mo, model] { return MakeMemory(mo, model->config()); };

@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 
+#include "common.h"
 #include "memory/memory_factory.h"
 
 namespace lm::cli {
@@ -18,10 +19,11 @@ struct MemoryCliOptions {
   double compress = 0;  // 0: unset
   std::string head_profile;
   double echo_ratio = 0.01, induction_ratio = 0.14;
+  KvCacheType kv_type = KvCacheType::kF16;
 
   MemoryOptions ToOptions() const {
-    MemoryOptions m{
-        .kind = kind, .head_profile = head_profile, .echo_ratio = echo_ratio, .induction_ratio = induction_ratio};
+    MemoryOptions m{.kind = kind, .kv_type = kv_type, .head_profile = head_profile, .echo_ratio = echo_ratio,
+                    .induction_ratio = induction_ratio};
     auto set = [](int64_t v, std::optional<int64_t>& dst) {
       if (v != kUnset) dst = v;
     };
@@ -38,6 +40,7 @@ struct MemoryCliOptions {
 
 inline void AddMemoryOptions(CLI::App& app, MemoryCliOptions& o) {
   app.add_option("--memory", o.kind, "memory strategy: dense | streaming | reattention | razor (niah also: longmem)")->capture_default_str();
+  AddKvTypeOption(app, o.kv_type);  // dense and razor caches
   app.add_option("--sinks", o.sinks, "streaming/razor: attention-sink tokens (4); reattention: global tokens (32)");
   app.add_option("--window", o.window,
                  "streaming: recent tokens (window - sinks); reattention: local tokens (window/2); "

@@ -97,10 +97,6 @@ void Finish(IclCell& c) {
   stats(c.accuracy_full_vocab, &c.mean_full_vocab, &c.std_full_vocab);
 }
 
-std::string MemoryName(const sidenet::MemoryConfig& m) {
-  return StrCat("longmem(csz=", m.chunk_size, ",K=", m.retrieve_tokens, ",M=", m.capacity_tokens, ")");
-}
-
 }  // namespace
 
 Result<IclReport> RunIclEval(std::shared_ptr<const Model> model, sidenet::SideNet* side, const IclTask& task,
@@ -208,7 +204,7 @@ Result<IclReport> RunIclEval(std::shared_ptr<const Model> model, sidenet::SideNe
         const bool probe_hits = task.test_in_memory && lm.bank().chunks_evicted() == evicted_before;
         const auto slots = probe_hits ? StreamSlots(static_cast<int64_t>(mem_ids.size()), o.segment, m.chunk_size)
                                       : std::vector<int32_t>{};
-        IclCell& cell = cells.At(MemoryName(m), n);
+        IclCell& cell = cells.At(sidenet::Describe(m), n);
         double retrieved = 0, hits = 0, any_hits = 0, chance = 0, rows = 0;
         auto with_memory = [&](size_t i) {
           LM_RETURN_IF_ERROR(probes[j]->Run(prompts[i], true, &probed));

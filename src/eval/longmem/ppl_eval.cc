@@ -130,8 +130,7 @@ Result<PplEvalReport> RunPplEval(std::shared_ptr<const Model> model, sidenet::Si
     if (s.kind == PplSystemKind::kBackboneWindow || s.kind == PplSystemKind::kBackboneDense)
       r.description = StrCat("dense(ctx=", s.window.ctx, " stride=", s.window.stride, ")");
     if (s.kind == PplSystemKind::kLongMem)
-      r.description = StrCat("longmem(csz=", s.memory.chunk_size, " K=", s.memory.retrieve_tokens,
-                             " M=", s.memory.capacity_tokens, " layer=", side->config().memory_layer, ")");
+      r.description = StrCat(sidenet::Describe(s.memory), " layer=", side->config().memory_layer);
     if (s.kind == PplSystemKind::kSideNet) r.description = "sidenet(no memory)";
     r.peak_rss_isolated = eval::ResetPeakRss();
     const double t0 = NowSeconds();

@@ -19,6 +19,8 @@ RazorKv::RazorKv(const MemoryGeometry& geometry, RazorParams params)
            "razor: retrieval mask size must be n_layer * n_head_kv");
   LM_CHECK(p_.n_sink >= 0 && p_.min_window > 0 && p_.compress >= 1.0 && p_.slack >= 0,
            "razor: bad parameters (validated upstream)");
+  LM_CHECK(p_.kv_type != ops::KvDType::kQ8_0 || g_.head_dim % 32 == 0, "razor: a q8_0 cache needs head_dim % 32 == 0 "
+           "(validated upstream), got ", g_.head_dim);
 }
 
 Status RazorKv::CanAppend(int64_t n) const {
@@ -42,21 +44,23 @@ void RazorKv::Compress(HeadCache& c, int64_t n_seen) const {
     c.comp_k.assign(static_cast<size_t>(D), 0.0f);
     c.comp_v.assign(static_cast<size_t>(D), 0.0f);
   }
-  // Running mean over everything dropped so far (eq. 4), in double to keep long streams exact enough.
+  // Running mean over everything dropped so far (eq. 4), in double to keep long streams exact enough; the
+  // dropped rows are read as stored (the mean of what attention saw), the slot itself stays f32.
   const double total = static_cast<double>(c.n_dropped + m);
   for (int64_t d = 0; d < D; ++d) {
     double sk = static_cast<double>(c.comp_k[static_cast<size_t>(d)]) * static_cast<double>(c.n_dropped);
     double sv = static_cast<double>(c.comp_v[static_cast<size_t>(d)]) * static_cast<double>(c.n_dropped);
     for (int64_t j = b; j < b + m; ++j) {
-      sk += c.k[static_cast<size_t>(j * D + d)];
-      sv += c.v[static_cast<size_t>(j * D + d)];
+      sk += ops::KvElement(c.k.data(), p_.kv_type, j * D + d);
+      sv += ops::KvElement(c.v.data(), p_.kv_type, j * D + d);
     }
     c.comp_k[static_cast<size_t>(d)] = static_cast<float>(sk / total);
     c.comp_v[static_cast<size_t>(d)] = static_cast<float>(sv / total);
   }
   c.n_dropped += m;
-  c.k.erase(c.k.begin() + b * D, c.k.begin() + (b + m) * D);
-  c.v.erase(c.v.begin() + b * D, c.v.begin() + (b + m) * D);
+  const int64_t rb = row_bytes();
+  c.k.erase(c.k.begin() + b * rb, c.k.begin() + (b + m) * rb);
+  c.v.erase(c.v.begin() + b * rb, c.v.begin() + (b + m) * rb);
   c.pos.erase(c.pos.begin() + b, c.pos.begin() + b + m);
 }
 
@@ -68,11 +72,15 @@ Status RazorKv::Attend(const AttendRequest& r) {
   q_g_.resize(static_cast<size_t>(T * G * D));
   out_g_.resize(q_g_.size());
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const int64_t rb = row_bytes();
   for (int64_t h = 0; h < Hkv; ++h) {
     HeadCache& c = heads_[static_cast<size_t>(r.layer * Hkv + h)];
+    const size_t at = c.k.size();
+    c.k.resize(at + static_cast<size_t>(T * rb));
+    c.v.resize(at + static_cast<size_t>(T * rb));
     for (int64_t t = 0; t < T; ++t) {
-      c.k.insert(c.k.end(), r.k + (t * Hkv + h) * D, r.k + (t * Hkv + h + 1) * D);
-      c.v.insert(c.v.end(), r.v + (t * Hkv + h) * D, r.v + (t * Hkv + h + 1) * D);
+      ops::StoreKv(p_.kv_type, r.k + (t * Hkv + h) * D, c.k.data() + at + t * rb, D);
+      ops::StoreKv(p_.kv_type, r.v + (t * Hkv + h) * D, c.v.data() + at + t * rb, D);
       // The query group of KV head h is contiguous in each token's row.
       std::memcpy(q_g_.data() + t * G * D, r.q + (t * H + h * G) * D, static_cast<size_t>(G * D) * sizeof(float));
     }
@@ -83,6 +91,7 @@ Status RazorKv::Attend(const AttendRequest& r) {
       a.q = q_g_.data();
       a.k = c.k.data();
       a.v = c.v.data();
+      a.kv_dtype = p_.kv_type;
       a.q_pos = r.pos;
       a.k_pos = c.pos.data();
       a.out = out_g_.data();
@@ -98,6 +107,7 @@ Status RazorKv::Attend(const AttendRequest& r) {
                                    .q_pos = r.pos,
                                    .k = c.k.data(),
                                    .v = c.v.data(),
+                                   .kv_dtype = p_.kv_type,
                                    .k_pos = c.pos.data(),
                                    .comp_k = c.comp_k.data(),
                                    .comp_v = c.comp_v.data(),
@@ -129,7 +139,7 @@ int64_t RazorKv::head_length(int layer, int kv_head) const {
 
 uint64_t RazorKv::kv_bytes() const {
   uint64_t total = 0;
-  for (const auto& c : heads_) total += (c.k.size() + c.v.size() + c.comp_k.size() + c.comp_v.size()) * sizeof(float);
+  for (const auto& c : heads_) total += c.k.size() + c.v.size() + (c.comp_k.size() + c.comp_v.size()) * sizeof(float);
   return total;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "memory/memory.h"
+#include "ops/attention.h"
 
 namespace lm {
 
@@ -22,6 +23,7 @@ struct RazorParams {
   int64_t slack = 64;              // trim when over budget by this much: amortises the shift
   std::vector<uint8_t> retrieval;  // [n_layer * n_head_kv]: 1 = retrieval head (full cache)
   int64_t max_tokens = 0;          // 0: unlimited; else CanAppend refuses past it
+  ops::KvDType kv_type = ops::KvDType::kF32;  // element type of the per-head caches (q8_0: head_dim % 32 == 0)
 };
 
 class RazorKv final : public Memory {
@@ -43,12 +45,13 @@ class RazorKv final : public Memory {
 
  private:
   struct HeadCache {
-    std::vector<float> k, v;            // [S_h, D] f32; k rotated
+    std::vector<uint8_t> k, v;          // [S_h, D] elements of kv_type; k rotated
     std::vector<int32_t> pos;           // [S_h]
     std::vector<float> comp_k, comp_v;  // [D] means of the dropped tokens (empty until the first drop)
     int64_t n_dropped = 0;
   };
   void Compress(HeadCache& c, int64_t n_seen) const;
+  int64_t row_bytes() const { return ops::KvBytes(p_.kv_type, g_.head_dim); }
 
   MemoryGeometry g_;
   RazorParams p_;
