@@ -11,6 +11,7 @@
 #include "backend/cpu/gemm.h"
 #include "core/check.h"
 #include "core/half.h"
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -35,7 +36,11 @@ struct Widen {
 constexpr int kTileRows = HWY_TARGET == HWY_AVX3_DL ? 4 : 2;
 constexpr int kTileTokens = 4;
 
-template <class T, int R, int TT>
+// Decode (T = 1) reads each weight once, from DRAM for any real model: prefetching this many rows ahead keeps
+// more misses in flight than the hardware streams do (f16 LM head, 49152 x 576, 2 threads: 10.4 GB/s without).
+constexpr int64_t kPrefetchRows = 16;
+
+template <class T, int R, int TT, bool kPrefetch = false>
 HWY_INLINE void Tile(const FloatGemmArgs& a, int64_t r0, int64_t t0) {
   const hn::ScalableTag<float> df;
   const int64_t K = a.K, N = static_cast<int64_t>(hn::Lanes(df));
@@ -45,6 +50,11 @@ HWY_INLINE void Tile(const FloatGemmArgs& a, int64_t r0, int64_t t0) {
     for (int t = 0; t < TT; ++t) acc[r][t] = hn::Zero(df);
   int64_t k = 0;
   for (; k + N <= K; k += N) {
+    if constexpr (kPrefetch) {
+      // One cache line per row covers 32 f16 weights: prefetch when k reaches a new line.
+      if ((k & 31) == 0 && r0 + kPrefetchRows + R <= a.n_rows)
+        for (int r = 0; r < R; ++r) hwy::Prefetch(w + (kPrefetchRows + r) * K + k);
+    }
     hn::Vec<decltype(df)> wv[R];
     for (int r = 0; r < R; ++r) wv[r] = Widen<T>::Load(df, w + r * K + k);
     for (int t = 0; t < TT; ++t) {
@@ -71,7 +81,7 @@ template <class T>
 HWY_NOINLINE void GemmType(const FloatGemmArgs& a) {
   int64_t r0 = 0;
   if (a.T == 1) {
-    for (; r0 + 4 <= a.n_rows; r0 += 4) RowTile<T, 4>(a, r0);
+    for (; r0 + 4 <= a.n_rows; r0 += 4) Tile<T, 4, 1, true>(a, r0, 0);
   } else {
     for (; r0 + kTileRows <= a.n_rows; r0 += kTileRows) RowTile<T, kTileRows>(a, r0);
   }
