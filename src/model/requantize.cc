@@ -22,7 +22,7 @@ bool IsFloatType(DType t) {
 }
 
 // src converted row by row (rows = innermost dimension) to `to`, split over the thread pool.
-Status ConvertRows(const Tensor& src, DType to, int64_t row_elems, uint8_t* dst) {
+void ConvertRows(const Tensor& src, DType to, int64_t row_elems, uint8_t* dst) {
   const int64_t n_rows = src.numel() / row_elems;
   const uint64_t in_row = *BytesFor(src.dtype(), row_elems), out_row = *BytesFor(to, row_elems);
   const auto* in = static_cast<const uint8_t*>(src.raw());
@@ -33,7 +33,6 @@ Status ConvertRows(const Tensor& src, DType to, int64_t row_elems, uint8_t* dst)
       QuantizeRow(to, row.data(), dst + static_cast<uint64_t>(r) * out_row, row_elems);
     }
   });
-  return OkStatus();
 }
 
 }  // namespace
@@ -98,7 +97,10 @@ Result<RequantizeReport> RequantizeGguf(const gguf::GgufFile& in, const std::str
       });
     } else {
       w.AddTensorLazy(info.name, to, info.shape,
-                      [src, to, row](uint8_t* dst, uint64_t) { return ConvertRows(src, to, row, dst); });
+                      [src, to, row](uint8_t* dst, uint64_t) {
+        ConvertRows(src, to, row, dst);
+        return OkStatus();
+      });
     }
   }
   LM_RETURN_IF_ERROR(w.WriteFile(out_path));

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <limits>
 
-
 namespace lm::razor {
 
 void CompensatedAttention(const CompensatedArgs& a, std::vector<float>& scratch) {
@@ -32,7 +31,6 @@ void CompensatedAttention(const CompensatedArgs& a, std::vector<float>& scratch)
 
 namespace reference {
 
-
 void CompensatedAttention(const CompensatedArgs& a) {
   const int64_t D = a.head_dim, S = a.n_kv;
   std::vector<double> s(static_cast<size_t>(S + 1));
@@ -42,7 +40,10 @@ void CompensatedAttention(const CompensatedArgs& a) {
     double mx = -std::numeric_limits<double>::infinity();
     for (int64_t j = 0; j <= S; ++j) {
       double dot = 0;
-      for (int64_t d = 0; d < D; ++d) dot += static_cast<double>(q[d]) * (j < S ? ops::KvElement(a.k, a.kv_dtype, j * D + d) : a.comp_k[d]);
+      for (int64_t d = 0; d < D; ++d) {
+        const double k = j < S ? ops::KvElement(a.k, a.kv_dtype, j * D + d) : a.comp_k[d];
+        dot += static_cast<double>(q[d]) * k;
+      }
       double x = dot * a.scale;
       if (j == S) x += std::log(static_cast<double>(a.n_dropped));
       if (j < S && a.k_pos[j] > qp) x = -std::numeric_limits<double>::infinity();
