@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common.h"
+#include "memory_options.h"
 #include "runtime/session.h"
 
 namespace lm::cli {
@@ -48,7 +49,7 @@ void RegisterBench(CLI::App& app, int& exit_code) {
     ModelOptions model;
     std::string prompts = "512,2048", gens = "128", depths = "0", output = "json";
     int reps = 3;
-    KvCacheType kv_type = KvCacheType::kF16;
+    MemoryCliOptions memory;  // dense by default, as llama-bench; any strategy can be timed the same way
   };
   auto o = std::make_shared<Opts>();
   AddModelOptions(*cmd, o->model);
@@ -56,7 +57,7 @@ void RegisterBench(CLI::App& app, int& exit_code) {
   cmd->add_option("-n,--n-gen", o->gens, "decode lengths, comma-separated (0 = none)")->capture_default_str();
   cmd->add_option("-d,--n-depth", o->depths, "context depths before each test")->capture_default_str();
   cmd->add_option("-r,--repetitions", o->reps, "repetitions per test")->capture_default_str()->check(CLI::Range(1, 1000));
-  AddKvTypeOption(*cmd, o->kv_type);
+  AddMemoryOptions(*cmd, o->memory);
   cmd->add_option("-o,--output", o->output, "json or md")->capture_default_str()->check(CLI::IsMember({"json", "md"}));
   cmd->callback([&exit_code, o] {
     auto loaded = LoadForCli(o->model);
@@ -72,13 +73,35 @@ void RegisterBench(CLI::App& app, int& exit_code) {
       for (auto& x : t) x = static_cast<int32_t>(rng() % static_cast<uint32_t>(V));
       return t;
     };
+    // A fresh memory of the chosen strategy per repetition; dense is sized to exactly what the test needs.
+    auto new_session = [&](int64_t n_tokens) -> Result<std::unique_ptr<Session>> {
+      MemoryOptions mo = o->memory.ToOptions();
+      if (mo.kind == "dense") mo.n_ctx = n_tokens;
+      auto memory = MakeMemory(mo, model->config());
+      if (!memory.ok()) return memory.status();
+      return std::make_unique<Session>(model, std::move(*memory));
+    };
+    if (auto probe = new_session(1); !probe.ok()) {  // bad memory options fail before any timing
+      exit_code = Fail(probe.status());
+      return;
+    }
+    const auto memory_desc = DescribeMemory(o->memory.ToOptions(), model->config());
+    // Dense is sized per test, so its description would name the wrong capacity.
+    const std::string memory_name =
+        memory_desc.ok() && o->memory.kind != "dense" ? *memory_desc : o->memory.kind;
+    const std::string kv_name(KvCacheTypeName(o->memory.kv_type));
     std::vector<TestResult> results;
     for (int64_t d : ParseList(o->depths)) {
       for (int64_t p : ParseList(o->prompts)) {
         if (p <= 0) continue;
         TestResult r{.n_prompt = p, .n_depth = d};
         for (int rep = 0; rep < o->reps; ++rep) {
-          auto session = NewDenseSession(model, d + p, o->kv_type);
+          auto made = new_session(d + p);
+          if (!made.ok()) {
+            exit_code = Fail(made.status());
+            return;
+          }
+          auto& session = *made;
           if (d > 0) {
             if (auto s = session->Prefill(random_tokens(d)); !s.ok()) {
               exit_code = Fail(s);
@@ -99,7 +122,12 @@ void RegisterBench(CLI::App& app, int& exit_code) {
         if (n <= 0) continue;
         TestResult r{.n_gen = n, .n_depth = d};
         for (int rep = 0; rep < o->reps; ++rep) {
-          auto session = NewDenseSession(model, d + n + 1, o->kv_type);
+          auto made = new_session(d + n + 1);
+          if (!made.ok()) {
+            exit_code = Fail(made.status());
+            return;
+          }
+          auto& session = *made;
           if (auto s = session->Prefill(random_tokens(d > 0 ? d : 1)); !s.ok()) {
             exit_code = Fail(s);
             return;
@@ -128,7 +156,8 @@ void RegisterBench(CLI::App& app, int& exit_code) {
         std::printf("| %s | %d | %s | %.2f ± %.2f |\n", type.c_str(), GlobalPoolThreads(), test.c_str(), r.avg(),
                     r.stddev());
       }
-      std::printf("\npeak RSS: %s\n", HumanBytes(rss).c_str());
+      std::printf("\nmemory: %s, KV %s; peak RSS: %s\n", memory_name.c_str(), kv_name.c_str(),
+                  HumanBytes(rss).c_str());
       return;
     }
     // llama-bench's model_filename is the path as given.
@@ -137,9 +166,10 @@ void RegisterBench(CLI::App& app, int& exit_code) {
     for (size_t i = 0; i < results.size(); ++i) {
       const auto& r = results[i];
       std::printf("  {\"build_commit\": \"%s\", \"model_filename\": \"%s\", \"model_type\": \"%s\", "
-                  "\"n_threads\": %d, \"n_prompt\": %lld, \"n_gen\": %lld, \"n_depth\": %lld, "
+                  "\"memory\": \"%s\", \"type_kv\": \"%s\", \"n_threads\": %d, \"n_prompt\": %lld, \"n_gen\": %lld, \"n_depth\": %lld, "
                   "\"avg_ts\": %.6f, \"stddev_ts\": %.6f, \"samples_ts\": [",
-                  GitRevision().c_str(), model_path.c_str(), type.c_str(), GlobalPoolThreads(),
+                  GitRevision().c_str(), model_path.c_str(), type.c_str(), memory_name.c_str(),
+                  kv_name.c_str(), GlobalPoolThreads(),
                   static_cast<long long>(r.n_prompt), static_cast<long long>(r.n_gen),
                   static_cast<long long>(r.n_depth), r.avg(), r.stddev());
       for (size_t j = 0; j < r.samples_ts.size(); ++j) std::printf(j ? ", %.4f" : "%.4f", r.samples_ts[j]);
