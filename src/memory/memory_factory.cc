@@ -40,6 +40,9 @@ Result<Resolved> Resolve(const MemoryOptions& o, const ModelConfig& c) {
   LM_RETURN_IF_ERROR(NonNegative("span", o.span, false));
   LM_RETURN_IF_ERROR(NonNegative("clip", o.clip, true));
   LM_RETURN_IF_ERROR(NonNegative("chunk", o.chunk, false));
+  if (o.kv_type == KvCacheType::kQ8_0 && c.head_dim % 32 != 0)
+    return Unsupported(StrCat("memory: a q8_0 cache needs head_dim to be a multiple of 32, the model's is ",
+                              c.head_dim, "; hint: --kv-type f16"));
   if (o.compress && !(*o.compress >= 1.0))
     return InvalidArgument(StrCat("memory: --compress is ", *o.compress, "; it must be >= 1 (keep N/C tokens)"));
   Resolved r;
@@ -65,6 +68,10 @@ Result<Resolved> Resolve(const MemoryOptions& o, const ModelConfig& c) {
     p.selection.top_k = o.top_k.value_or(4);
     p.selection.span = o.span.value_or(32);
     p.max_tokens = o.n_ctx.value_or(0);
+    p.kv_type = ToKvDType(o.kv_type);
+    if (o.kv_type == KvCacheType::kQ8_0)
+      return Unsupported("memory: reattention keeps its caches in f16 or f32 (its prefill re-rotates stored keys, "
+                         "which q8_0 blocks would round twice); hint: --kv-type f16");
     if (p.n_global + p.n_local > W)
       return InvalidArgument(StrCat("memory: reattention global ", p.n_global, " + local window ", p.n_local,
                                     " exceeds the model's window of ", W, "; hint: lower --window"));
@@ -87,9 +94,6 @@ Result<Resolved> Resolve(const MemoryOptions& o, const ModelConfig& c) {
     p.compress = o.compress.value_or(5.0);
     p.max_tokens = o.n_ctx.value_or(0);
     p.kv_type = ToKvDType(o.kv_type);
-    if (o.kv_type == KvCacheType::kQ8_0 && c.head_dim % 32 != 0)
-      return Unsupported(StrCat("memory: a q8_0 cache needs head_dim to be a multiple of 32, the model's is ",
-                                c.head_dim, "; hint: --kv-type f16"));
     if (p.n_sink + p.min_window > W)
       return InvalidArgument(StrCat("memory: razor sinks ", p.n_sink, " + window ", p.min_window,
                                     " exceeds the model's window of ", W, "; hint: lower --window"));

@@ -20,7 +20,7 @@ namespace lm {
 struct MemoryOptions {
   std::string kind = "dense";                     // dense | streaming | reattention | razor
   std::optional<int64_t> n_ctx;                   // dense: capacity (default W); others: max tokens (default unlimited)
-  KvCacheType kv_type = KvCacheType::kF16;        // dense/razor: element type of the cache
+  KvCacheType kv_type = KvCacheType::kF16;        // dense/razor/reattention: element type of the cache
   std::optional<int64_t> sinks;    // streaming/razor: attention sinks (4); reattention: global tokens (32)
   std::optional<int64_t> window;   // streaming: recent tokens (W - sinks); reattention: local (W/2);
                                    // razor: S0, the least recent tokens a compressed head keeps (W/8)

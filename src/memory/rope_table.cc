@@ -1,24 +1,35 @@
 // RopeTable implementation: the same double-precision angles as ops::ApplyRope, tabulated once.
 #include "memory/rope_table.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/check.h"
 
 namespace lm {
 
-RopeTable::RopeTable(const ops::RopeParams& p, int64_t n_positions) : p_(p), n_pos_(n_positions) {
-  const int half = p.rot_dim / 2;
-  const std::vector<float> inv = ops::RopeInvFreq(p);
-  cos_.resize(static_cast<size_t>(n_positions * half));
+RopeTable::RopeTable(const ops::RopeParams& p, int64_t n_positions) : p_(p), inv_(ops::RopeInvFreq(p)) {
+  Extend(n_positions);
+}
+
+void RopeTable::Fill(int64_t from, int64_t to) {
+  const int half = p_.rot_dim / 2;
+  cos_.resize(static_cast<size_t>(to * half));
   sin_.resize(cos_.size());
-  for (int64_t t = 0; t < n_positions; ++t) {
+  for (int64_t t = from; t < to; ++t) {
     for (int i = 0; i < half; ++i) {
-      const double a = static_cast<double>(t) * static_cast<double>(inv[static_cast<size_t>(i)]);
+      const double a = static_cast<double>(t) * static_cast<double>(inv_[static_cast<size_t>(i)]);
       cos_[static_cast<size_t>(t * half + i)] = static_cast<float>(std::cos(a));
       sin_[static_cast<size_t>(t * half + i)] = static_cast<float>(std::sin(a));
     }
   }
+}
+
+void RopeTable::Extend(int64_t n) {
+  if (n <= n_pos_) return;
+  const int64_t to = n_pos_ == 0 ? n : std::max(n, 2 * n_pos_);
+  Fill(n_pos_, to);
+  n_pos_ = to;
 }
 
 void RopeTable::RotateRow(float* x, int64_t n_head, int32_t pos) const {
@@ -35,6 +46,26 @@ void RopeTable::RotateRow(float* x, int64_t n_head, int32_t pos) const {
       const float x0 = v[i0], x1 = v[i1];
       v[i0] = x0 * cs[i] - x1 * sn[i];
       v[i1] = x0 * sn[i] + x1 * cs[i];
+    }
+  }
+}
+
+void RopeTable::RotateRowBy(float* x, int64_t n_head, int64_t delta) const {
+  const int64_t pos = delta < 0 ? -delta : delta;
+  LM_CHECK(pos < n_pos_, "rope table: offset out of range");
+  const int half = p_.rot_dim / 2;
+  const float* cs = cos_.data() + pos * half;
+  const float* sn = sin_.data() + pos * half;
+  const float sign = delta < 0 ? -1.0f : 1.0f;  // R(-a) = R(a)^T: same cosines, negated sines
+  const bool inter = p_.style == ops::RopeStyle::kInterleaved;
+  for (int64_t h = 0; h < n_head; ++h) {
+    float* v = x + h * p_.head_dim;
+    for (int i = 0; i < half; ++i) {
+      const int i0 = inter ? 2 * i : i;
+      const int i1 = inter ? 2 * i + 1 : i + half;
+      const float x0 = v[i0], x1 = v[i1], sv = sign * sn[i];
+      v[i0] = x0 * cs[i] - x1 * sv;
+      v[i1] = x0 * sv + x1 * cs[i];
     }
   }
 }

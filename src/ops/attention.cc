@@ -118,7 +118,82 @@ void Attention(const AttentionArgs& a) {
   });
 }
 
+namespace {
+// Attends each run separately (attend = the kernel or the reference) and merges the runs' softmaxes
+// through their log-sum-exp, in double.
+template <class AttendFn>
+void RunByRun(const AttentionArgs& a, std::span<const KeyRun> runs, AttendFn attend) {
+  const int64_t rows = a.n_q * a.n_head, D = a.head_dim, K = a.n_head_kv * D;
+  std::vector<double> acc(static_cast<size_t>(rows * D), 0.0), m(static_cast<size_t>(rows),
+                                                                  -std::numeric_limits<double>::infinity());
+  std::vector<double> l(static_cast<size_t>(rows), 0.0);
+  std::vector<float> out(static_cast<size_t>(rows * D)), lse(static_cast<size_t>(rows));
+  const size_t kv_row_bytes = static_cast<size_t>(KvBytes(a.kv_dtype, K));
+  for (const KeyRun& r : runs) {
+    if (r.n <= 0) continue;
+    AttentionArgs s = a;
+    s.q = a.q + r.q_variant * rows * D;
+    s.k = static_cast<const uint8_t*>(a.k) + static_cast<size_t>(r.k0) * kv_row_bytes;
+    s.v = static_cast<const uint8_t*>(a.v) + static_cast<size_t>(r.k0) * kv_row_bytes;
+    s.k_pos = a.k_pos ? a.k_pos + r.k0 : nullptr;
+    s.n_kv = r.n;
+    s.out = out.data();
+    s.lse = lse.data();
+    attend(s);
+    for (int64_t i = 0; i < rows; ++i) {  // fold this run's (lse, out) into the running state of row i
+      const double x = lse[static_cast<size_t>(i)];
+      if (x == -std::numeric_limits<double>::infinity()) continue;
+      double& mi = m[static_cast<size_t>(i)];
+      const double mn = std::max(mi, x), c_old = std::exp(mi - mn), c_new = std::exp(x - mn);
+      l[static_cast<size_t>(i)] = l[static_cast<size_t>(i)] * c_old + c_new;
+      for (int64_t d = 0; d < D; ++d) {
+        double& o = acc[static_cast<size_t>(i * D + d)];
+        o = o * c_old + c_new * out[static_cast<size_t>(i * D + d)];
+      }
+      mi = mn;
+    }
+  }
+  for (int64_t i = 0; i < rows; ++i) {
+    const double li = l[static_cast<size_t>(i)];
+    for (int64_t d = 0; d < D; ++d)
+      a.out[i * D + d] = li > 0 ? static_cast<float>(acc[static_cast<size_t>(i * D + d)] / li) : 0.0f;
+    if (a.lse)
+      a.lse[i] = li > 0 ? static_cast<float>(m[static_cast<size_t>(i)] + std::log(li))
+                        : -std::numeric_limits<float>::infinity();
+  }
+}
+}  // namespace
+
+void AttentionRuns(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_variants) {
+  LM_CHECK(a.n_head_kv > 0 && a.n_head % a.n_head_kv == 0, "n_head ", a.n_head, " n_head_kv ", a.n_head_kv);
+  LM_CHECK(!a.causal || (a.q_pos && a.k_pos), "causal attention needs positions");
+  LM_CHECK(a.kv_dtype != KvDType::kQ8_0 || a.head_dim % 32 == 0, "q8_0 K/V needs head_dim % 32 == 0, got ",
+           a.head_dim);
+  for (const KeyRun& r : runs)
+    LM_CHECK(r.q_variant >= 0 && r.q_variant < n_variants && r.k0 >= 0 && r.n >= 0, "attention runs: run [", r.k0,
+             ", +", r.n, ") variant ", r.q_variant, " of ", n_variants);
+  if (a.n_q <= 0) return;
+  if (runs.size() == 1) {  // one run: plain attention over it (the prefill kernel when the chunk is long)
+    const KeyRun& r = runs[0];
+    const size_t row_bytes = static_cast<size_t>(KvBytes(a.kv_dtype, a.n_head_kv * a.head_dim));
+    AttentionArgs s = a;
+    s.q = a.q + r.q_variant * a.n_q * a.n_head * a.head_dim;
+    s.k = static_cast<const uint8_t*>(a.k) + static_cast<size_t>(r.k0) * row_bytes;
+    s.v = static_cast<const uint8_t*>(a.v) + static_cast<size_t>(r.k0) * row_bytes;
+    s.k_pos = a.k_pos ? a.k_pos + r.k0 : nullptr;
+    s.n_kv = r.n;
+    return Attention(s);
+  }
+  if (internal::SimdHeadDim(a.head_dim) && a.n_q * (a.n_head / a.n_head_kv) <= internal::kDecodeMaxRows)
+    return internal::AttentionRunsDecodeSimd(a, runs, n_variants);
+  RunByRun(a, runs, [](const AttentionArgs& s) { ops::Attention(s); });
+}
+
 namespace reference {
+
+void AttentionRuns(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t) {
+  RunByRun(a, runs, [](const AttentionArgs& s) { reference::Attention(s); });
+}
 
 void Attention(const AttentionArgs& a) {
   const int64_t D = a.head_dim, group = a.n_head / a.n_head_kv;

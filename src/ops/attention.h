@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 namespace lm::ops {
 
@@ -45,6 +46,22 @@ struct AttentionArgs {
 // SIMD (Highway, AVX2 / AVX-512) for head_dim in {32, 64, 128}; other shapes use a scalar path.
 void Attention(const AttentionArgs& a);
 
+// A contiguous range of cached keys scored with one copy of the queries (see AttentionRuns).
+struct KeyRun {
+  int64_t k0 = 0, n = 0;  // cache rows [k0, k0 + n)
+  int64_t q_variant = 0;  // which copy of the queries scores them
+};
+
+// One softmax over several runs of the cache, each run scored with its own copy of the queries: a.q holds
+// n_variants copies, [n_variants, n_q, n_head, head_dim]; a.n_kv is not used (the runs index the cache,
+// and k_pos is indexed by cache row). Masking by position as in Attention; lse as in Attention.
+// Why: RoPE scores depend only on the query-key position difference, so a strategy that renumbers the
+// positions of whole spans (ReAttention) can keep its keys rotated once, at their own positions, and rotate
+// each span's queries by that span's shift instead of gathering and re-rotating thousands of keys per step.
+// Decode-sized calls (n_q * group <= 16, head_dim 32/64/128) use the flash-decoding kernel; other shapes
+// attend run by run and merge.
+void AttentionRuns(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_variants);
+
 // f32 -> IEEE f16 (round to nearest even), SIMD; for writing K/V into an f16 cache.
 void ConvertF32ToF16(const float* src, uint16_t* dst, int64_t n);
 // Element i of a K/V array of type t, as f32 (plain code: tests, references, occasional reads).
@@ -56,6 +73,8 @@ namespace reference {
 // Plain version for tests: materialises each query's scores, two-pass softmax in double. Reads f16 and
 // q8_0 K/V exactly (each element dequantised to f32), so those kernels can be checked against it tightly.
 void Attention(const AttentionArgs& a);
+// Run by run with the reference above, merged in double.
+void AttentionRuns(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_variants);
 }  // namespace reference
 
 }  // namespace lm::ops

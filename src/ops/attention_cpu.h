@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "ops/attention.h"
 
@@ -19,5 +20,7 @@ inline bool SimdHeadDim(int64_t d) { return d == 32 || d == 64 || d == 128; }
 
 void AttentionDecodeSimd(const AttentionArgs& a);   // needs n_q * group <= kDecodeMaxRows
 void AttentionPrefillSimd(const AttentionArgs& a);  // needs group <= kPrefillTileRows
+// AttentionRuns' decode kernel; needs n_q * group <= kDecodeMaxRows.
+void AttentionRunsDecodeSimd(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_variants);
 
 }  // namespace lm::ops::internal

@@ -1,5 +1,5 @@
 // Flash-decoding on the CPU (Highway, AVX2 / AVX-512): few queries against a long K/V cache.
-// The keys of each KV head are split into ranges across threads; a task scores all query rows of its KV
+// The keys of each KV head (or of each key run, see ops::AttentionRuns) are split into ranges across threads; a task scores all query rows of its KV
 // group (n_q queries x group heads) against each K row it loads, so every K/V row is streamed from memory
 // once per call, not once per query head. Each task leaves a partial softmax state (max, sum, acc); the
 // caller merges them. Also holds the f32 -> f16 row conversion used when writing an f16 cache.
@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
 #include <vector>
 
 #include "core/check.h"
@@ -155,59 +156,73 @@ void DecodeRange(const AttentionArgs& a, int64_t hk, int64_t j0, int64_t j1, con
   }
 }
 
-// Per-caller scratch, reused across calls: scaled queries, row positions, partial states.
+// Per-caller scratch, reused across calls: scaled queries, row positions, key pieces, partial states.
 struct DecodeScratch {
   std::vector<float> qs, partial;
   std::vector<int32_t> row_pos;
+  std::vector<KeyRun> pieces;
 };
 
+// Runs of keys, each scored with its own query variant (a plain call is one run over the whole cache).
+// Runs are cut into pieces so every thread has work and pieces stay long enough to amortise the merge;
+// each (KV head, piece) is one task with its own partial softmax state, merged per row at the end.
 template <size_t kD, class P>
-void Decode(const AttentionArgs& a) {
+void Decode(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_var) {
   const int64_t G = a.n_head / a.n_head_kv, R = a.n_q * G, Hkv = a.n_head_kv, D = static_cast<int64_t>(kD);
   const int threads = GlobalPool().n_threads();
-  // Split keys so every thread has work and ranges stay long enough to amortise the merge.
-  const int64_t n_split = a.n_kv < 256 ? 1 : (a.n_kv < 1024 ? threads : 2 * threads);
-  const int64_t n_tasks = Hkv * n_split, slot = R * (D + 2);
+  int64_t total = 0;
+  for (const KeyRun& r : runs) total += r.n;
+  const int64_t n_split = total < 256 ? 1 : (total < 1024 ? threads : 2 * threads);
+  const int64_t piece = std::max<int64_t>(kBlock, (total + n_split - 1) / n_split);
   thread_local DecodeScratch sc;
-  sc.qs.resize(static_cast<size_t>(Hkv * R * D));
+  sc.pieces.clear();
+  for (const KeyRun& r : runs)
+    for (int64_t j = r.k0; j < r.k0 + r.n; j += piece)
+      sc.pieces.push_back({.k0 = j, .n = std::min(piece, r.k0 + r.n - j), .q_variant = r.q_variant});
+  const auto n_pieces = static_cast<int64_t>(sc.pieces.size());
+  const int64_t n_tasks = Hkv * n_pieces, slot = R * (D + 2);
+  sc.qs.resize(static_cast<size_t>(n_var * Hkv * R * D));
   sc.row_pos.resize(static_cast<size_t>(R));
   sc.partial.resize(static_cast<size_t>(n_tasks * slot));
-  for (int64_t hk = 0; hk < Hkv; ++hk)
-    for (int64_t t = 0; t < a.n_q; ++t)
-      for (int64_t g = 0; g < G; ++g) {
-        const float* q = a.q + (t * a.n_head + hk * G + g) * D;
-        float* dst = sc.qs.data() + (hk * R + t * G + g) * D;
-        for (int64_t d = 0; d < D; ++d) dst[d] = q[d] * a.scale;
-      }
+  for (int64_t w = 0; w < n_var; ++w)
+    for (int64_t hk = 0; hk < Hkv; ++hk)
+      for (int64_t t = 0; t < a.n_q; ++t)
+        for (int64_t g = 0; g < G; ++g) {
+          const float* q = a.q + ((w * a.n_q + t) * a.n_head + hk * G + g) * D;
+          float* dst = sc.qs.data() + ((w * Hkv + hk) * R + t * G + g) * D;
+          for (int64_t d = 0; d < D; ++d) dst[d] = q[d] * a.scale;
+        }
   for (int64_t t = 0; t < a.n_q; ++t)
     for (int64_t g = 0; g < G; ++g)
       sc.row_pos[static_cast<size_t>(t * G + g)] = a.causal ? a.q_pos[t] : std::numeric_limits<int32_t>::max();
-  const int64_t per = (a.n_kv + n_split - 1) / n_split;
   // Plain pointers: inside the lambda, `sc` would name the worker's own (empty) thread_local.
   float* partial = sc.partial.data();
   const float* qs = sc.qs.data();
   const int32_t* row_pos = sc.row_pos.data();
+  const KeyRun* pieces = sc.pieces.data();
   GlobalPool().ParallelFor(n_tasks, [&](int64_t b, int64_t e, int) {
     for (int64_t task = b; task < e; ++task) {
-      const int64_t hk = task / n_split, sp = task % n_split;
-      const int64_t j0 = std::min(a.n_kv, sp * per), j1 = std::min(a.n_kv, j0 + per);
+      const int64_t hk = task / n_pieces;
+      const KeyRun& pc = pieces[task % n_pieces];
       float* st = partial + task * slot;
-      DecodeRange<kD, P>(a, hk, j0, j1, qs + hk * R * D, row_pos, R, st, st + R, st + 2 * R);
+      DecodeRange<kD, P>(a, hk, pc.k0, pc.k0 + pc.n, qs + (pc.q_variant * Hkv + hk) * R * D, row_pos, R, st,
+                         st + R, st + 2 * R);
     }
   });
   // Merge: out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M).
   for (int64_t hk = 0; hk < Hkv; ++hk) {
+    const float* states = sc.partial.data() + hk * n_pieces * slot;
     for (int64_t r = 0; r < R; ++r) {
       float* out = a.out + ((r / G) * a.n_head + hk * G + r % G) * D;
       float mx = kNegInf;
-      for (int64_t sp = 0; sp < n_split; ++sp) mx = std::max(mx, sc.partial[static_cast<size_t>((hk * n_split + sp) * slot + r)]);
+      for (int64_t sp = 0; sp < n_pieces; ++sp) mx = std::max(mx, states[sp * slot + r]);
       std::fill(out, out + D, 0.0f);
       float* lse = a.lse ? a.lse + (r / G) * a.n_head + hk * G + r % G : nullptr;
       if (lse) *lse = kNegInf;
       if (mx == kNegInf) continue;  // no visible key: zeros
       float lsum = 0.0f;
-      for (int64_t sp = 0; sp < n_split; ++sp) {
-        const float* st = sc.partial.data() + (hk * n_split + sp) * slot;
+      for (int64_t sp = 0; sp < n_pieces; ++sp) {
+        const float* st = states + sp * slot;
         if (st[r] == kNegInf) continue;
         const float w = std::exp(st[r] - mx);
         lsum += st[R + r] * w;
@@ -223,19 +238,19 @@ void Decode(const AttentionArgs& a) {
 }  // namespace
 
 template <size_t kD>
-void DecodeKv(const AttentionArgs& a) {
+void DecodeKv(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_var) {
   switch (a.kv_dtype) {
-    case KvDType::kF32: return Decode<kD, const float*>(a);
-    case KvDType::kF16: return Decode<kD, const hwy::float16_t*>(a);
-    case KvDType::kQ8_0: return Decode<kD, KvQ8Ptr>(a);
+    case KvDType::kF32: return Decode<kD, const float*>(a, runs, n_var);
+    case KvDType::kF16: return Decode<kD, const hwy::float16_t*>(a, runs, n_var);
+    case KvDType::kQ8_0: return Decode<kD, KvQ8Ptr>(a, runs, n_var);
   }
 }
 
-void DecodeTarget(const AttentionArgs& a) {
+void DecodeTarget(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_var) {
   switch (a.head_dim) {
-    case 32: return DecodeKv<32>(a);
-    case 64: return DecodeKv<64>(a);
-    case 128: return DecodeKv<128>(a);
+    case 32: return DecodeKv<32>(a, runs, n_var);
+    case 64: return DecodeKv<64>(a, runs, n_var);
+    case 128: return DecodeKv<128>(a, runs, n_var);
     default: LM_CHECK(false, "attention decode: head_dim ", a.head_dim, " has no SIMD kernel");
   }
 }
@@ -265,7 +280,13 @@ HWY_EXPORT(DecodeTarget);
 HWY_EXPORT(ConvertF32ToF16Target);
 
 namespace internal {
-void AttentionDecodeSimd(const AttentionArgs& a) { HWY_DYNAMIC_DISPATCH(DecodeTarget)(a); }
+void AttentionDecodeSimd(const AttentionArgs& a) {
+  const KeyRun all{.k0 = 0, .n = a.n_kv, .q_variant = 0};
+  HWY_DYNAMIC_DISPATCH(DecodeTarget)(a, std::span<const KeyRun>(&all, 1), 1);
+}
+void AttentionRunsDecodeSimd(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_variants) {
+  HWY_DYNAMIC_DISPATCH(DecodeTarget)(a, runs, n_variants);
+}
 }  // namespace internal
 
 void ConvertF32ToF16(const float* src, uint16_t* dst, int64_t n) {

@@ -5,6 +5,7 @@
 #include <random>
 #include <vector>
 
+#include "core/half.h"
 #include "memory/reattention/positions.h"
 #include "memory/reattention/scorer.h"
 #include "memory/reattention/selection.h"
@@ -64,16 +65,19 @@ TEST(Scorer, ExactTopKMatchesBruteForce) {
   const int64_t shapes[2][2] = {{3, 20000}, {130, 1500}};
   std::vector<std::vector<float>> q(2), keys(2), bs(2);
   std::vector<std::vector<int32_t>> bi(2);
+  std::vector<std::vector<uint16_t>> keys16(2);
   std::vector<ScoreJob> jobs;
   for (int j = 0; j < 2; ++j) {
     const int64_t R = shapes[j][0], N = shapes[j][1];
     q[j].resize(static_cast<size_t>(R * D));
     keys[j].resize(static_cast<size_t>(N * D));
     for (auto& x : q[j]) x = nd(rng);
-    for (auto& x : keys[j]) x = nd(rng);
+    for (auto& x : keys[j]) x = F16ToF32(F32ToF16(nd(rng)));  // the scorer reads f16 keys: exact here
+    keys16[j].resize(keys[j].size());
+    for (size_t i = 0; i < keys[j].size(); ++i) keys16[j][i] = F32ToF16(keys[j][i]);
     bs[j].resize(static_cast<size_t>(R * k));
     bi[j].resize(bs[j].size());
-    jobs.push_back({q[j].data(), R, keys[j].data(), N, bs[j].data(), bi[j].data()});
+    jobs.push_back({q[j].data(), R, keys16[j].data(), N, bs[j].data(), bi[j].data()});
   }
   TopKScorer scorer;
   scorer.Run(jobs, D, k);

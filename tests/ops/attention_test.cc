@@ -188,6 +188,60 @@ TEST(Attention, LargeScoresStayFinite) {
   }
 }
 
+// AttentionRuns: runs [k0, k0 + n) of a cache, each scored with its own copy of the queries. Checked two ways:
+// (1) with identical copies, runs that partition the cache are plain attention over all of it (the merge of
+// the runs' softmaxes is exact); (2) the kernels against the run-by-run reference with distinct copies, for
+// every K/V type (which copy scores which run is what the decode kernel could get wrong).
+void RunRunsCase(const Case& c, const std::vector<KeyRun>& runs, int64_t n_var, uint32_t seed) {
+  SCOPED_TRACE(testing::Message() << "n_q " << c.n_q << " n_kv " << c.n_kv << " H " << c.n_head << " Hkv "
+                                  << c.n_head_kv << " D " << c.head_dim << " runs " << runs.size() << " seed " << seed);
+  Data d = MakeData(c, seed);
+  const size_t rows = static_cast<size_t>(c.n_q * c.n_head * c.head_dim);
+  // (1) identical copies over a partition of [0, n_kv).
+  std::vector<float> same(rows * static_cast<size_t>(n_var));
+  for (int64_t w = 0; w < n_var; ++w) std::copy(d.q.begin(), d.q.end(), same.begin() + static_cast<ptrdiff_t>(w * rows));
+  std::vector<KeyRun> partition;
+  for (int64_t j = 0, w = 0; j < c.n_kv; j += 37, ++w)
+    partition.push_back({.k0 = j, .n = std::min<int64_t>(37, c.n_kv - j), .q_variant = w % n_var});
+  std::vector<float> plain(rows), merged(rows, 7.0f), merged_ref(rows, 7.0f);
+  reference::Attention(Args(c, d, KvDType::kF32, plain.data()));
+  AttentionArgs a = Args(c, d, KvDType::kF32, merged.data());
+  a.q = same.data();
+  AttentionRuns(a, partition, n_var);
+  EXPECT_LE(MaxAbsDiff(merged, plain), kTolSame);
+  a.out = merged_ref.data();
+  reference::AttentionRuns(a, partition, n_var);
+  EXPECT_LE(MaxAbsDiff(merged_ref, plain), 1e-6f);
+  // (2) distinct copies, the given runs, every K/V type, with the log-sum-exp.
+  std::mt19937 rng(seed + 100);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> qv(rows * static_cast<size_t>(n_var));
+  for (auto& x : qv) x = nd(rng);
+  for (KvDType t : {KvDType::kF32, KvDType::kF16, KvDType::kQ8_0}) {
+    if (t == KvDType::kQ8_0 && d.k8.empty()) continue;
+    std::vector<float> ref(rows), out(rows, 7.0f), lse_ref(static_cast<size_t>(c.n_q * c.n_head)),
+        lse(lse_ref.size(), 7.0f);
+    AttentionArgs r = Args(c, d, t, ref.data()), k = Args(c, d, t, out.data());
+    r.q = k.q = qv.data();
+    r.lse = lse_ref.data();
+    k.lse = lse.data();
+    reference::AttentionRuns(r, runs, n_var);
+    AttentionRuns(k, runs, n_var);
+    EXPECT_LE(MaxAbsDiff(out, ref), kTolSame) << "kv type " << static_cast<int>(t);
+    for (size_t i = 0; i < lse.size(); ++i) EXPECT_NEAR(lse[i], lse_ref[i], 1e-5f * std::max(1.0f, std::fabs(lse_ref[i])));
+  }
+}
+
+TEST(AttentionRuns, MergedRunsMatchTheReference) {
+  // Decode shapes: a global run, scattered spans (one of a single key), the local run with the query.
+  const std::vector<KeyRun> spread = {{0, 32, 0}, {100, 32, 1}, {400, 1, 2}, {401 + 50, 64, 3}, {1500, 548, 4}};
+  RunRunsCase({1, 2048, 9, 3, 64}, spread, 5, 21);
+  RunRunsCase({2, 2048, 8, 2, 128}, spread, 5, 22);
+  RunRunsCase({1, 2048, 4, 4, 32}, {{0, 2048, 0}}, 1, 23);             // one run: plain attention
+  RunRunsCase({1, 300, 4, 2, 16}, {{0, 10, 1}, {200, 100, 0}}, 2, 24);  // head_dim without a SIMD kernel
+  RunRunsCase({20, 600, 9, 3, 64}, {{0, 16, 0}, {64, 8, 1}, {500, 100, 2}}, 3, 25);  // prefill-sized: run by run
+}
+
 TEST(Attention, ConvertF32ToF16MatchesScalar) {
   std::mt19937 rng(9);
   std::normal_distribution<float> nd(0.0f, 100.0f);

@@ -73,10 +73,10 @@ void RegisterBench(CLI::App& app, int& exit_code) {
       for (auto& x : t) x = static_cast<int32_t>(rng() % static_cast<uint32_t>(V));
       return t;
     };
-    // A fresh memory of the chosen strategy per repetition; dense is sized to exactly what the test needs.
+    // A fresh memory of the chosen strategy per repetition, sized to exactly what the test needs.
     auto new_session = [&](int64_t n_tokens) -> Result<std::unique_ptr<Session>> {
       MemoryOptions mo = o->memory.ToOptions();
-      if (mo.kind == "dense") mo.n_ctx = n_tokens;
+      mo.n_ctx = n_tokens;  // dense: its capacity; the others: their limit, so they can allocate once
       auto memory = MakeMemory(mo, model->config());
       if (!memory.ok()) return memory.status();
       return std::make_unique<Session>(model, std::move(*memory));

@@ -40,7 +40,7 @@ struct MemoryCliOptions {
 
 inline void AddMemoryOptions(CLI::App& app, MemoryCliOptions& o) {
   app.add_option("--memory", o.kind, "memory strategy: dense | streaming | reattention | razor (niah also: longmem)")->capture_default_str();
-  AddKvTypeOption(app, o.kv_type);  // dense and razor caches
+  AddKvTypeOption(app, o.kv_type);  // dense, razor and reattention (rotated keys and values) caches
   app.add_option("--sinks", o.sinks, "streaming/razor: attention-sink tokens (4); reattention: global tokens (32)");
   app.add_option("--window", o.window,
                  "streaming: recent tokens (window - sinks); reattention: local tokens (window/2); "

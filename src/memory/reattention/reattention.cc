@@ -1,11 +1,13 @@
-// ReAttentionKv implementation: append, select (exact top-k + vote + spans), gather, re-position, attend.
+// ReAttentionKv implementation: append, select (exact top-k sweep, vote, spans),
+// then attend over the re-positioned scope (gathered for prefill chunks, in place by key runs for decode).
 #include "memory/reattention/reattention.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
-#include "ops/attention.h"
+#include "core/thread_pool.h"
+#include "memory/reattention/row_dots.h"
 
 namespace lm {
 
@@ -14,12 +16,14 @@ ReAttentionKv::ReAttentionKv(const MemoryGeometry& geometry, const ReAttentionPa
       p_(params),
       rope_(geometry.rope, params.scope()),
       k_(static_cast<size_t>(geometry.n_layer * geometry.n_head_kv)),
+      k_rot_(static_cast<size_t>(geometry.n_layer)),
       v_(static_cast<size_t>(geometry.n_layer)),
       n_(static_cast<size_t>(geometry.n_layer), 0),
       last_scope_(static_cast<size_t>(geometry.n_layer), 0) {
   LM_CHECK(p_.n_global >= 0 && p_.n_local > 0 && p_.chunk > 0 && p_.chunk <= p_.n_local && p_.selection.top_k > 0 &&
-               p_.selection.span > 0 && p_.selection.recall_clip >= 0,
+               p_.selection.span > 0 && p_.selection.recall_clip >= 0 && p_.decode_max >= 0,
            "reattention: bad parameters (validated upstream)");
+  LM_CHECK(p_.kv_type != ops::KvDType::kQ8_0, "reattention: q8_0 caches are refused upstream");
 }
 
 Status ReAttentionKv::CanAppend(int64_t n_tokens) const {
@@ -38,13 +42,45 @@ Status ReAttentionKv::Attend(const AttendRequest& r) {
   return OkStatus();
 }
 
+void ReAttentionKv::Append(int layer, const float* k, const float* v, int64_t c) {
+  const auto l = static_cast<size_t>(layer);
+  const int64_t Hkv = g_.n_head_kv, D = g_.head_dim, row = Hkv * D;
+  const int64_t n0 = n_[l], N = n0 + c;
+  const auto row_bytes = static_cast<size_t>(ops::KvBytes(p_.kv_type, row));
+  if (n0 == 0 && p_.max_tokens > 0) {
+    // A known limit: allocate once, so no later step copies the whole cache to grow it (a pause of a
+    // second at 32K tokens); without one the vectors grow geometrically.
+    for (int64_t h = 0; h < Hkv; ++h)
+      k_[l * static_cast<size_t>(Hkv) + static_cast<size_t>(h)].reserve(static_cast<size_t>(p_.max_tokens * D));
+    k_rot_[l].reserve(static_cast<size_t>(p_.max_tokens) * row_bytes);
+    v_[l].reserve(k_rot_[l].capacity());
+  }
+  for (int64_t h = 0; h < Hkv; ++h) {
+    auto& K = k_[l * static_cast<size_t>(Hkv) + static_cast<size_t>(h)];
+    K.resize(static_cast<size_t>(N * D));
+    for (int64_t t = 0; t < c; ++t) ops::ConvertF32ToF16(k + t * row + h * D, K.data() + (n0 + t) * D, D);
+  }
+  rope_.Extend(N);
+  while (static_cast<int64_t>(pos_.size()) < N) pos_.push_back(static_cast<int32_t>(pos_.size()));
+  k_rot_[l].resize(static_cast<size_t>(N) * row_bytes);
+  v_[l].resize(k_rot_[l].size());
+  row_.resize(static_cast<size_t>(row));
+  for (int64_t t = 0; t < c; ++t) {
+    std::memcpy(row_.data(), k + t * row, static_cast<size_t>(row) * sizeof(float));
+    rope_.RotateRow(row_.data(), Hkv, static_cast<int32_t>(n0 + t));
+    ops::StoreKv(p_.kv_type, row_.data(), k_rot_[l].data() + static_cast<size_t>(n0 + t) * row_bytes, row);
+    ops::StoreKv(p_.kv_type, v + t * row, v_[l].data() + static_cast<size_t>(n0 + t) * row_bytes, row);
+  }
+  n_[l] = N;
+}
+
 void ReAttentionKv::Select(int layer, const float* q, int64_t c, int64_t n_mid) {
   const int64_t H = g_.n_head, Hkv = g_.n_head_kv, D = g_.head_dim, G = H / Hkv, k = p_.selection.top_k;
   const int64_t rows = c * G;
   q_rows_.resize(static_cast<size_t>(Hkv * rows * D));
   best_s_.resize(static_cast<size_t>(Hkv * rows * k));
   best_i_.resize(best_s_.size());
-  // Group the chunk's query heads by KV head so each KV head's keys are one dense sgemm operand.
+  // Group the chunk's query heads by KV head so each KV head's keys are scored against one block of rows.
   for (int64_t t = 0; t < c; ++t)
     for (int64_t h = 0; h < H; ++h)
       std::memcpy(q_rows_.data() + ((h / G) * rows + t * G + h % G) * D, q + (t * H + h) * D,
@@ -62,60 +98,115 @@ void ReAttentionKv::Select(int layer, const float* q, int64_t c, int64_t n_mid) 
   reattention::SelectSpans(best_i_, n_mid, p_.selection, sel_scratch_, &selected_);
 }
 
-void ReAttentionKv::AttendChunk(int layer, float* q, const float* k, const float* v, int64_t c, float* out) {
+ops::AttentionArgs ReAttentionKv::BaseArgs(int64_t c, float* out) const {
+  ops::AttentionArgs a;
+  a.kv_dtype = p_.kv_type;
+  a.out = out;
+  a.n_q = c;
+  a.n_head = g_.n_head;
+  a.n_head_kv = g_.n_head_kv;
+  a.head_dim = g_.head_dim;
+  a.scale = 1.0f / std::sqrt(static_cast<float>(g_.head_dim));
+  return a;
+}
+
+void ReAttentionKv::AttendGathered(int layer, float* q, int64_t c, float* out) {
   const auto l = static_cast<size_t>(layer);
-  const int64_t Hkv = g_.n_head_kv, D = g_.head_dim, row = Hkv * D;
-  for (int64_t h = 0; h < Hkv; ++h) {
-    auto& K = k_[l * static_cast<size_t>(Hkv) + static_cast<size_t>(h)];
-    for (int64_t t = 0; t < c; ++t) K.insert(K.end(), k + t * row + h * D, k + t * row + (h + 1) * D);
-  }
-  v_[l].insert(v_[l].end(), v, v + c * row);
-  const int64_t N = n_[l] += c;
-
-  selected_.clear();
-  if (N > p_.n_global + p_.n_local) Select(layer, q, c, N - p_.n_global - p_.n_local);
-  reattention::BuildScope(N, p_.n_global, p_.n_local, selected_, c, &scope_);
+  const int64_t Hkv = g_.n_head_kv, row = Hkv * g_.head_dim;
   const auto L = static_cast<int64_t>(scope_.index.size());
-  last_scope_[l] = L;
-
-  // Gather [global; selected; local] and rotate keys to their new contiguous positions.
-  k_sel_.resize(static_cast<size_t>(L * row));
-  v_sel_.resize(static_cast<size_t>(L * row));
+  const auto row_bytes = static_cast<size_t>(ops::KvBytes(p_.kv_type, row));
+  // Gather [global; selected; local]: stored keys moved from their own positions to their new contiguous
+  // ones (the same stored values the decode path attends), values as stored.
+  k_sel_.resize(static_cast<size_t>(L) * row_bytes);
+  v_sel_.resize(k_sel_.size());
+  row_.resize(static_cast<size_t>(row));
   for (int64_t i = 0; i < L; ++i) {
     const int64_t src = scope_.index[static_cast<size_t>(i)];
-    for (int64_t h = 0; h < Hkv; ++h)
-      std::memcpy(k_sel_.data() + i * row + h * D,
-                  k_[l * static_cast<size_t>(Hkv) + static_cast<size_t>(h)].data() + src * D,
-                  static_cast<size_t>(D) * sizeof(float));
-    std::memcpy(v_sel_.data() + i * row, v_[l].data() + src * row, static_cast<size_t>(row) * sizeof(float));
-    rope_.RotateRow(k_sel_.data() + i * row, Hkv, scope_.k_pos[static_cast<size_t>(i)]);
+    const uint8_t* stored = k_rot_[l].data() + static_cast<size_t>(src) * row_bytes;
+    if (p_.kv_type == ops::KvDType::kF16)
+      reattention::WidenF16(reinterpret_cast<const uint16_t*>(stored), row_.data(), row);
+    else
+      std::memcpy(row_.data(), stored, row_bytes);
+    rope_.RotateRowBy(row_.data(), Hkv, scope_.k_pos[static_cast<size_t>(i)] - src);
+    ops::StoreKv(p_.kv_type, row_.data(), k_sel_.data() + static_cast<size_t>(i) * row_bytes, row);
+    std::memcpy(v_sel_.data() + static_cast<size_t>(i) * row_bytes, v_[l].data() + static_cast<size_t>(src) * row_bytes,
+                row_bytes);
   }
   rope_.Rotate(q, scope_.q_pos.data(), c, g_.n_head);
-
-  ops::AttentionArgs a;
+  ops::AttentionArgs a = BaseArgs(c, out);
   a.q = q;
   a.k = k_sel_.data();
   a.v = v_sel_.data();
   a.q_pos = scope_.q_pos.data();
   a.k_pos = scope_.k_pos.data();
-  a.out = out;
-  a.n_q = c;
   a.n_kv = L;
-  a.n_head = g_.n_head;
-  a.n_head_kv = Hkv;
-  a.head_dim = D;
-  a.scale = 1.0f / std::sqrt(static_cast<float>(D));
   ops::Attention(a);
+}
+
+void ReAttentionKv::AttendRuns(int layer, const float* q, int64_t c, float* out) {
+  const auto l = static_cast<size_t>(layer);
+  const int64_t H = g_.n_head, D = g_.head_dim, N = n_[l];
+  const auto L = static_cast<int64_t>(scope_.index.size());
+  // Runs of consecutive cache rows; a run keeps one shift (own position - scope position) for all its keys.
+  runs_.clear();
+  for (int64_t i = 0; i < L;) {
+    int64_t j = i + 1;
+    while (j < L && scope_.index[static_cast<size_t>(j)] == scope_.index[static_cast<size_t>(j - 1)] + 1) ++j;
+    runs_.push_back({.k0 = scope_.index[static_cast<size_t>(i)], .n = j - i,
+                     .q_variant = static_cast<int64_t>(runs_.size())});
+    i = j;
+  }
+  // Run w's queries sit at scope position L - c + t shifted by the run's shift: the query-key differences
+  // are then exactly those of the re-positioned scope.
+  const auto n_var = static_cast<int64_t>(runs_.size());
+  q_var_.resize(static_cast<size_t>(n_var * c * H * D));
+  int64_t scope_pos = 0;  // scope position of the run's first key = number of scope keys before it
+  for (int64_t w = 0; w < n_var; ++w) {
+    const ops::KeyRun& r = runs_[static_cast<size_t>(w)];
+    const int64_t shift = r.k0 - scope_pos;
+    scope_pos += r.n;
+    float* dst = q_var_.data() + w * c * H * D;
+    std::memcpy(dst, q, static_cast<size_t>(c * H * D) * sizeof(float));
+    for (int64_t t = 0; t < c; ++t) rope_.RotateRow(dst + t * H * D, H, static_cast<int32_t>(L - c + t + shift));
+  }
+  q_abs_.resize(static_cast<size_t>(c));
+  for (int64_t t = 0; t < c; ++t) q_abs_[static_cast<size_t>(t)] = static_cast<int32_t>(N - c + t);
+  ops::AttentionArgs a = BaseArgs(c, out);
+  a.q = q_var_.data();
+  a.k = k_rot_[l].data();
+  a.v = v_[l].data();
+  a.q_pos = q_abs_.data();  // causality by own positions: every run but the local one lies before the chunk
+  a.k_pos = pos_.data();
+  ops::AttentionRuns(a, runs_, n_var);
+}
+
+void ReAttentionKv::AttendChunk(int layer, float* q, const float* k, const float* v, int64_t c, float* out) {
+  const auto l = static_cast<size_t>(layer);
+  Append(layer, k, v, c);
+  const int64_t N = n_[l];
+  const bool decode = c <= p_.decode_max;
+  selected_.clear();
+  const int64_t n_mid = N - p_.n_global - p_.n_local;
+  if (n_mid > 0) Select(layer, q, c, n_mid);
+  reattention::BuildScope(N, p_.n_global, p_.n_local, selected_, c, &scope_);
+  last_scope_[l] = static_cast<int64_t>(scope_.index.size());
+  if (decode || n_mid <= 0)
+    AttendRuns(layer, q, c, out);  // one run (shift 0) when everything is in scope: plain attention
+  else
+    AttendGathered(layer, q, c, out);
 }
 
 uint64_t ReAttentionKv::kv_bytes() const {
   uint64_t total = 0;
-  for (int64_t n : n_) total += static_cast<uint64_t>(n * g_.n_head_kv * g_.head_dim) * 2 * sizeof(float);
+  for (const auto& k : k_) total += k.size() * sizeof(uint16_t);
+  for (const auto& k : k_rot_) total += k.size();
+  for (const auto& v : v_) total += v.size();
   return total;
 }
 
 void ReAttentionKv::Clear() {
   for (auto& k : k_) k.clear();
+  for (auto& k : k_rot_) k.clear();
   for (auto& v : v_) v.clear();
   for (auto& n : n_) n = 0;
 }

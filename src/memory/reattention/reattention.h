@@ -5,7 +5,17 @@
 // and every query head against the middle keys (query head h reads KV head h / G, the correct GQA map,
 // not the reference decode path's h % Hkv), exact top-k per row, a vote clipped to recall_clip anchors,
 // 32-token spans around them. One token set is shared by all heads of a layer, as in the reference.
-// Memory is the full cache (bounded by max_tokens when set); the gain is a bounded attention scope.
+//
+// Two paths compute the same thing:
+// - prefill chunks: the top-k is one sgemm sweep over the middle keys (TopKScorer); the selected keys are
+//   gathered and moved to their new positions, then attended (the work is shared by the chunk's queries);
+// - decode steps (at most decode_max queries): the same exact sweep (few rows: SIMD row dots instead of
+//   sgemm), and attention leaves every key where it is. Keys are also stored rotated at their own
+//   positions; because a RoPE score depends only on the query-key position difference, a span moved from
+//   position a to b is attended by rotating the query by a - b instead of re-rotating the span's keys
+//   (ops::AttentionRuns), and the local window needs no shift at all.
+// Memory: pre-RoPE keys in f16 (selection), rotated keys and values in kv_type (attention, f16 by default):
+// 6 bytes per K/V element pair against dense f16's 4, for an attention scope that never outgrows the window.
 #pragma once
 
 #include <vector>
@@ -15,6 +25,7 @@
 #include "memory/reattention/scorer.h"
 #include "memory/reattention/selection.h"
 #include "memory/rope_table.h"
+#include "ops/attention.h"
 
 namespace lm {
 
@@ -24,6 +35,8 @@ struct ReAttentionParams {
   int64_t chunk = 512;     // queries that share one selection (prefill); decode selects per token
   reattention::SelectionParams selection;
   int64_t max_tokens = 0;  // 0: unlimited; else CanAppend refuses past it
+  ops::KvDType kv_type = ops::KvDType::kF32;  // rotated keys and values: f32 or f16
+  int64_t decode_max = 8;  // chunks of at most this many queries attend by key runs; 0: never
   // Largest attended set: the positions used never reach this, so it must fit the pretrained window.
   int64_t scope() const { return n_global + selection.recall_clip * selection.span + n_local; }
 };
@@ -46,16 +59,22 @@ class ReAttentionKv final : public Memory {
   int64_t last_scope(int layer) const { return last_scope_[static_cast<size_t>(layer)]; }
 
  private:
+  void Append(int layer, const float* k, const float* v, int64_t c);
   void AttendChunk(int layer, float* q, const float* k, const float* v, int64_t c, float* out);
   void Select(int layer, const float* q, int64_t c, int64_t n_mid);
+  void AttendGathered(int layer, float* q, int64_t c, float* out);
+  void AttendRuns(int layer, const float* q, int64_t c, float* out);
+  ops::AttentionArgs BaseArgs(int64_t c, float* out) const;
 
   MemoryGeometry g_;
   ReAttentionParams p_;
-  RopeTable rope_;
-  std::vector<std::vector<float>> k_;  // per (layer, kv head): [S, D] f32 pre-RoPE (dense rows for sgemm)
-  std::vector<std::vector<float>> v_;  // per layer: [S, Hkv, D] f32
-  std::vector<int64_t> n_;             // per layer: tokens stored
-  std::vector<int64_t> last_scope_;    // per layer
+  RopeTable rope_;                            // positions [0, max(scope, tokens stored)), grows
+  std::vector<std::vector<uint16_t>> k_;      // per (layer, kv head): [S, D] f16 pre-RoPE (selection)
+  std::vector<std::vector<uint8_t>> k_rot_;   // per layer: [S, Hkv, D] kv_type, rotated at own position
+  std::vector<std::vector<uint8_t>> v_;       // per layer: [S, Hkv, D] kv_type
+  std::vector<int64_t> n_;                    // per layer: tokens stored
+  std::vector<int64_t> last_scope_;           // per layer
+  std::vector<int32_t> pos_;                  // 0, 1, 2, ...: the stored keys' own positions
   // Scratch reused across steps.
   reattention::TopKScorer scorer_;
   std::vector<reattention::ScoreJob> jobs_;
@@ -65,7 +84,11 @@ class ReAttentionKv final : public Memory {
   std::vector<float> best_s_;    // [Hkv, c*G, k]
   std::vector<int32_t> best_i_;  // [Hkv, c*G, k]
   std::vector<int32_t> selected_;
-  std::vector<float> k_sel_, v_sel_;  // [L, Hkv, D] gathered scope
+  std::vector<float> row_;            // one f32 row being rotated
+  std::vector<uint8_t> k_sel_, v_sel_;  // [L, Hkv, D] kv_type: gathered scope (prefill path)
+  std::vector<float> q_var_;          // [runs, c, H, D] queries rotated per run (decode path)
+  std::vector<ops::KeyRun> runs_;
+  std::vector<int32_t> q_abs_;        // [c] the chunk's own positions
 };
 
 }  // namespace lm

@@ -1,18 +1,23 @@
-// TopKScorer: blocked sgemm + running top-k, split into tasks, segment results merged per row.
+// TopKScorer: f16 key blocks widened once for blocked sgemm (or row dots for few rows) + running top-k, split into tasks, segment results merged per row.
 #include "memory/reattention/scorer.h"
 
 #include <algorithm>
 
 #include "backend/cpu/blas.h"
 #include "core/thread_pool.h"
+#include "memory/reattention/row_dots.h"
 #include "memory/reattention/selection.h"
 
 namespace lm::reattention {
 
 namespace {
 constexpr int64_t kRowBlock = 64;    // query rows per sgemm
+constexpr int64_t kRowGroup = 512;   // query rows per task: a widened key block serves all of them
 constexpr int64_t kKeyBlock = 1024;  // keys per sgemm: 64 x 1024 scores = 256 KiB, stays in L2
 constexpr int64_t kMinSegKeys = 4096;
+// Up to this many rows (a decode step's query heads of one KV head) the products are SIMD row dots: sgemm's
+// packing would cost more than the products, and the sweep is then bound by reading the keys.
+constexpr int64_t kFewRows = 16;
 }  // namespace
 
 void TopKScorer::Run(std::span<const ScoreJob> jobs, int64_t head_dim, int64_t k) {
@@ -24,7 +29,7 @@ void TopKScorer::Run(std::span<const ScoreJob> jobs, int64_t head_dim, int64_t k
   for (size_t j = 0; j < jobs.size(); ++j) {
     row_offset_[j] = total_rows;
     total_rows += jobs[j].n_rows;
-    row_tasks += (jobs[j].n_rows + kRowBlock - 1) / kRowBlock;
+    row_tasks += (jobs[j].n_rows + kRowGroup - 1) / kRowGroup;
     max_keys = std::max(max_keys, jobs[j].n_keys);
   }
   // Enough tasks for every thread twice over; split keys only when rows alone do not provide them.
@@ -34,19 +39,20 @@ void TopKScorer::Run(std::span<const ScoreJob> jobs, int64_t head_dim, int64_t k
   tasks_.clear();
   for (size_t j = 0; j < jobs.size(); ++j) {
     const int64_t seg_len = (jobs[j].n_keys + n_seg - 1) / n_seg;
-    for (int64_t r0 = 0; r0 < jobs[j].n_rows; r0 += kRowBlock)
+    for (int64_t r0 = 0; r0 < jobs[j].n_rows; r0 += kRowGroup)
       for (int64_t s = 0; s < n_seg; ++s) {
         const int64_t key0 = std::min(jobs[j].n_keys, s * seg_len);
         tasks_.push_back({static_cast<int32_t>(j), static_cast<int32_t>(r0),
-                          static_cast<int32_t>(std::min(kRowBlock, jobs[j].n_rows - r0)), static_cast<int32_t>(s), key0,
+                          static_cast<int32_t>(std::min(kRowGroup, jobs[j].n_rows - r0)), static_cast<int32_t>(s), key0,
                           std::min(seg_len, jobs[j].n_keys - key0)});
       }
   }
   seg_s_.resize(static_cast<size_t>(n_seg * total_rows * k));
   seg_i_.resize(seg_s_.size());
   pool.ParallelFor(static_cast<int64_t>(tasks_.size()), [&](int64_t t0, int64_t t1, int tid) {
-    auto& buf = scratch_[static_cast<size_t>(tid)];
-    buf.resize(static_cast<size_t>(kRowBlock * kKeyBlock));
+    Scratch& sc = scratch_[static_cast<size_t>(tid)];
+    sc.scores.resize(static_cast<size_t>(kRowBlock * kKeyBlock));
+    sc.keys.resize(static_cast<size_t>(kKeyBlock * head_dim));
     for (int64_t t = t0; t < t1; ++t) {
       const Task& task = tasks_[static_cast<size_t>(t)];
       const ScoreJob& job = jobs[static_cast<size_t>(task.job)];
@@ -56,9 +62,21 @@ void TopKScorer::Run(std::span<const ScoreJob> jobs, int64_t head_dim, int64_t k
       for (int64_t r = 0; r < task.n_rows; ++r) ResetTopK(bs + r * k, bi + r * k, k);
       for (int64_t j0 = task.key0; j0 < task.key0 + task.n_keys; j0 += kKeyBlock) {
         const int64_t nk = std::min(kKeyBlock, task.key0 + task.n_keys - j0);
-        SgemmNT(task.n_rows, nk, head_dim, job.q + task.row0 * head_dim, job.keys + j0 * head_dim, buf.data());
-        for (int64_t r = 0; r < task.n_rows; ++r)
-          PushTopK(bs + r * k, bi + r * k, k, buf.data() + r * nk, nk, static_cast<int32_t>(j0));
+        const uint16_t* kb = job.keys + j0 * head_dim;
+        if (task.n_rows <= kFewRows) {
+          RowDotsF16(job.q + task.row0 * head_dim, task.n_rows, kb, head_dim, nk, head_dim, sc.scores.data());
+          for (int64_t r = 0; r < task.n_rows; ++r)
+            PushTopK(bs + r * k, bi + r * k, k, sc.scores.data() + r * nk, nk, static_cast<int32_t>(j0));
+          continue;
+        }
+        WidenF16(kb, sc.keys.data(), nk * head_dim);
+        for (int64_t r0 = 0; r0 < task.n_rows; r0 += kRowBlock) {
+          const int64_t nr = std::min(kRowBlock, task.n_rows - r0);
+          SgemmNT(nr, nk, head_dim, job.q + (task.row0 + r0) * head_dim, sc.keys.data(), sc.scores.data());
+          for (int64_t r = 0; r < nr; ++r)
+            PushTopK(bs + (r0 + r) * k, bi + (r0 + r) * k, k, sc.scores.data() + r * nk, nk,
+                     static_cast<int32_t>(j0));
+        }
       }
     }
   });

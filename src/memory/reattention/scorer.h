@@ -1,7 +1,8 @@
 // Exact top-k of raw dot products q.k between query rows and keys, without materialising the whole
 // [rows, keys] score matrix: keys are scored in blocks with sgemm and folded into a running top-k per row.
 // This is the "QK^T + per-row top-k" of the spec (A.6), exact rather than the reference's one-key-per-
-// 128-block approximation. Work is split over (job, row block, key segment) tasks on the global pool; key
+// 128-block approximation. Keys are f16 (half the bytes to stream per decode step; the top-k is exact over
+// the stored keys). Work is split over (job, row block, key segment) tasks on the global pool; key
 // segments (merged at the end) keep both cores busy at decode, where each job has only G query rows.
 #pragma once
 
@@ -14,7 +15,7 @@ namespace lm::reattention {
 struct ScoreJob {
   const float* q = nullptr;  // [n_rows, D] f32
   int64_t n_rows = 0;
-  const float* keys = nullptr;  // [n_keys, D] f32, dense rows
+  const uint16_t* keys = nullptr;  // [n_keys, D] IEEE f16, dense rows
   int64_t n_keys = 0;
   float* best_s = nullptr;    // [n_rows, k] out: descending scores
   int32_t* best_i = nullptr;  // [n_rows, k] out: key indices (-1 if fewer than k keys)
@@ -30,7 +31,11 @@ class TopKScorer {
     int64_t key0, n_keys;
   };
   std::vector<Task> tasks_;
-  std::vector<std::vector<float>> scratch_;  // per thread: [row block, key block] scores
+  struct Scratch {
+    std::vector<float> scores;  // [row block, key block]
+    std::vector<float> keys;    // [key block, D] widened to f32
+  };
+  std::vector<Scratch> scratch_;  // per thread
   std::vector<float> seg_s_;                 // [segments, total rows, k]
   std::vector<int32_t> seg_i_;
   std::vector<int64_t> row_offset_;  // first row of each job in the segment buffers

@@ -16,8 +16,11 @@ void ResetTopK(float* best_s, int32_t* best_i, int64_t k) {
 void PushTopK(float* best_s, int32_t* best_i, int64_t k, const float* scores, int64_t n, int32_t idx0) {
   float floor = best_i[k - 1] >= 0 ? best_s[k - 1] : -std::numeric_limits<float>::infinity();
   for (int64_t j = 0; j < n; ++j) {
+    if (best_i[k - 1] >= 0) {  // full: skip to the next score above the floor (the common case)
+      while (j < n && !(scores[j] > floor)) ++j;
+      if (j == n) break;
+    }
     const float s = scores[j];
-    if (!(s > floor) && best_i[k - 1] >= 0) continue;  // the common case: one compare per key
     int64_t p = k - 1;
     while (p > 0 && (best_i[p - 1] < 0 || s > best_s[p - 1])) {
       best_s[p] = best_s[p - 1];

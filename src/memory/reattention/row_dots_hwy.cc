@@ -1,0 +1,69 @@
+// RowDotsF16 and WidenF16 (Highway, AVX2 / AVX-512): each key is loaded and widened once and dotted with
+// every row while it is in registers; scalar loops cover head sizes that are not a multiple of the vector
+// length.
+#include "backend/cpu/hwy_targets.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "memory/reattention/row_dots_hwy.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "core/half.h"
+#include "hwy/highway.h"
+#include "memory/reattention/row_dots.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace lm::reattention {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+void RowDotsImpl(const float* q, int64_t n_rows, const uint16_t* keys, int64_t stride, int64_t n, int64_t D,
+                 float* out) {
+  const hn::ScalableTag<float> df;
+  const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+  const auto N = static_cast<int64_t>(hn::Lanes(df));
+  const auto* k16 = reinterpret_cast<const hwy::float16_t*>(keys);
+  if (D % N != 0) {  // no SIMD shape: widen one key at a time
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t r = 0; r < n_rows; ++r) {
+        float s = 0.0f;
+        for (int64_t d = 0; d < D; ++d) s += q[r * D + d] * F16ToF32(keys[j * stride + d]);
+        out[r * n + j] = s;
+      }
+    return;
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    const hwy::float16_t* kj = k16 + j * stride;
+    for (int64_t r = 0; r < n_rows; ++r) {
+      const float* qr = q + r * D;
+      auto acc = hn::Zero(df);
+      for (int64_t d = 0; d < D; d += N) acc = hn::MulAdd(hn::LoadU(df, qr + d), hn::PromoteTo(df, hn::LoadU(dh, kj + d)), acc);
+      out[r * n + j] = hn::GetLane(hn::SumOfLanes(df, acc));
+    }
+  }
+}
+
+void WidenImpl(const uint16_t* src, float* dst, int64_t n) {
+  const hn::ScalableTag<float> df;
+  const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+  const auto N = static_cast<int64_t>(hn::Lanes(df));
+  const auto* s16 = reinterpret_cast<const hwy::float16_t*>(src);
+  int64_t i = 0;
+  for (; i + N <= n; i += N) hn::StoreU(hn::PromoteTo(df, hn::LoadU(dh, s16 + i)), df, dst + i);
+  for (; i < n; ++i) dst[i] = F16ToF32(src[i]);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace lm::reattention
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace lm::reattention {
+HWY_EXPORT(RowDotsImpl);
+HWY_EXPORT(WidenImpl);
+void RowDotsF16(const float* q, int64_t n_rows, const uint16_t* keys, int64_t stride, int64_t n, int64_t D,
+                float* out) {
+  HWY_DYNAMIC_DISPATCH(RowDotsImpl)(q, n_rows, keys, stride, n, D, out);
+}
+void WidenF16(const uint16_t* src, float* dst, int64_t n) { HWY_DYNAMIC_DISPATCH(WidenImpl)(src, dst, n); }
+}  // namespace lm::reattention
+#endif
