@@ -12,6 +12,7 @@
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
 #include "ops/kv_load-inl.h"
+#include "ops/sum4-inl.h"
 
 #include <algorithm>
 #include <cmath>
@@ -40,10 +41,32 @@ template <size_t kD>
 constexpr size_t kChunk = std::max<size_t>(1, std::min<size_t>(4, 16 / (kD / kN)));
 
 // s[r][j] = qs[r] . k[j] for kR rows; keys no row can see are skipped (their scores set later).
+// Where four keys' vectors fit in registers next to the accumulators (kD / kN <= 4), keys go four at a
+// time and their four dot products per row are reduced together (sum4), a quarter of the shuffles.
 template <size_t kD, size_t kR, class P>
 void ScoreChunk(const float* qs, P k, int64_t stride, int64_t n, const bool* any_visible, float* s) {
   constexpr size_t kNC = kD / kN;
-  for (int64_t j = 0; j < n; ++j) {
+  int64_t j = 0;
+  if constexpr (kNC <= 4 && kN >= 4) {
+    const DF df;
+    for (; j + 4 <= n; j += 4) {
+      if (!(any_visible[j] || any_visible[j + 1] || any_visible[j + 2] || any_visible[j + 3])) continue;
+      VF kc[4][kNC];
+      for (size_t u = 0; u < 4; ++u)
+        for (size_t c = 0; c < kNC; ++c) kc[u][c] = LoadKv(k + (j + static_cast<int64_t>(u)) * stride + c * kN);
+      for (size_t r = 0; r < kR; ++r) {
+        VF acc[4];
+        const VF q0 = hn::LoadU(df, qs + r * kD);
+        for (size_t u = 0; u < 4; ++u) acc[u] = hn::Mul(kc[u][0], q0);
+        for (size_t c = 1; c < kNC; ++c) {
+          const VF qc = hn::LoadU(df, qs + r * kD + c * kN);
+          for (size_t u = 0; u < 4; ++u) acc[u] = hn::MulAdd(kc[u][c], qc, acc[u]);
+        }
+        sum4::Sum4(df, acc[0], acc[1], acc[2], acc[3], s + static_cast<int64_t>(r) * kBlock + j);
+      }
+    }
+  }
+  for (; j < n; ++j) {
     if (!any_visible[j]) continue;
     const P kr = k + j * stride;
     VF kc[kNC];

@@ -10,6 +10,7 @@
 #include "core/half.h"
 #include "hwy/highway.h"
 #include "memory/reattention/row_dots.h"
+#include "ops/sum4-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace lm::reattention {
@@ -22,6 +23,7 @@ void RowDotsImpl(const float* q, int64_t n_rows, const uint16_t* keys, int64_t s
   const hn::Rebind<hwy::float16_t, decltype(df)> dh;
   const auto N = static_cast<int64_t>(hn::Lanes(df));
   const auto* k16 = reinterpret_cast<const hwy::float16_t*>(keys);
+  HWY_ALIGN float tmp[4];
   if (D % N != 0) {  // no SIMD shape: widen one key at a time
     for (int64_t j = 0; j < n; ++j)
       for (int64_t r = 0; r < n_rows; ++r) {
@@ -31,7 +33,26 @@ void RowDotsImpl(const float* q, int64_t n_rows, const uint16_t* keys, int64_t s
       }
     return;
   }
-  for (int64_t j = 0; j < n; ++j) {
+  int64_t j = 0;
+  if (N >= 4) {  // four keys at a time, their dot products reduced together (see sum4)
+    for (; j + 4 <= n; j += 4) {
+      const hwy::float16_t* kj = k16 + j * stride;
+      for (int64_t r = 0; r < n_rows; ++r) {
+        const float* qr = q + r * D;
+        auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+        for (int64_t d = 0; d < D; d += N) {
+          const auto qd = hn::LoadU(df, qr + d);
+          a0 = hn::MulAdd(qd, hn::PromoteTo(df, hn::LoadU(dh, kj + d)), a0);
+          a1 = hn::MulAdd(qd, hn::PromoteTo(df, hn::LoadU(dh, kj + stride + d)), a1);
+          a2 = hn::MulAdd(qd, hn::PromoteTo(df, hn::LoadU(dh, kj + 2 * stride + d)), a2);
+          a3 = hn::MulAdd(qd, hn::PromoteTo(df, hn::LoadU(dh, kj + 3 * stride + d)), a3);
+        }
+        lm::ops::HWY_NAMESPACE::sum4::Sum4(df, a0, a1, a2, a3, tmp);
+        for (int u = 0; u < 4; ++u) out[r * n + j + u] = tmp[u];
+      }
+    }
+  }
+  for (; j < n; ++j) {
     const hwy::float16_t* kj = k16 + j * stride;
     for (int64_t r = 0; r < n_rows; ++r) {
       const float* qr = q + r * D;
