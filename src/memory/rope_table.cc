@@ -32,31 +32,12 @@ void RopeTable::Extend(int64_t n) {
   n_pos_ = to;
 }
 
-void RopeTable::RotateRow(float* x, int64_t n_head, int32_t pos) const {
-  LM_CHECK(pos >= 0 && pos < n_pos_, "rope table: position out of range");
-  const int half = p_.rot_dim / 2;
-  const float* cs = cos_.data() + static_cast<int64_t>(pos) * half;
-  const float* sn = sin_.data() + static_cast<int64_t>(pos) * half;
-  const bool inter = p_.style == ops::RopeStyle::kInterleaved;
-  for (int64_t h = 0; h < n_head; ++h) {
-    float* v = x + h * p_.head_dim;
-    for (int i = 0; i < half; ++i) {
-      const int i0 = inter ? 2 * i : i;
-      const int i1 = inter ? 2 * i + 1 : i + half;
-      const float x0 = v[i0], x1 = v[i1];
-      v[i0] = x0 * cs[i] - x1 * sn[i];
-      v[i1] = x0 * sn[i] + x1 * cs[i];
-    }
-  }
-}
-
-void RopeTable::RotateRowBy(float* x, int64_t n_head, int64_t delta) const {
-  const int64_t pos = delta < 0 ? -delta : delta;
-  LM_CHECK(pos < n_pos_, "rope table: offset out of range");
+// Rotation by the table's angle at `pos`, or by its inverse (R(-a) = R(a)^T: same cosines, negated sines).
+void RopeTable::Apply(float* x, int64_t n_head, int64_t pos, bool inverse) const {
   const int half = p_.rot_dim / 2;
   const float* cs = cos_.data() + pos * half;
   const float* sn = sin_.data() + pos * half;
-  const float sign = delta < 0 ? -1.0f : 1.0f;  // R(-a) = R(a)^T: same cosines, negated sines
+  const float sign = inverse ? -1.0f : 1.0f;  // x * 1.0f is exact: the forward rotation is unchanged
   const bool inter = p_.style == ops::RopeStyle::kInterleaved;
   for (int64_t h = 0; h < n_head; ++h) {
     float* v = x + h * p_.head_dim;
@@ -68,6 +49,17 @@ void RopeTable::RotateRowBy(float* x, int64_t n_head, int64_t delta) const {
       v[i1] = x0 * sv + x1 * cs[i];
     }
   }
+}
+
+void RopeTable::RotateRow(float* x, int64_t n_head, int32_t pos) const {
+  LM_CHECK(pos >= 0 && pos < n_pos_, "rope table: position out of range");
+  Apply(x, n_head, pos, false);
+}
+
+void RopeTable::RotateRowBy(float* x, int64_t n_head, int64_t delta) const {
+  const int64_t pos = delta < 0 ? -delta : delta;
+  LM_CHECK(pos < n_pos_, "rope table: offset out of range");
+  Apply(x, n_head, pos, delta < 0);
 }
 
 void RopeTable::Rotate(float* x, const int32_t* pos, int64_t n_tokens, int64_t n_head) const {

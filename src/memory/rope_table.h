@@ -30,6 +30,7 @@ class RopeTable {
 
  private:
   void Fill(int64_t from, int64_t to);
+  void Apply(float* x, int64_t n_head, int64_t pos, bool inverse) const;
 
   ops::RopeParams p_;
   std::vector<float> inv_;  // inverse frequencies, [rot_dim/2]

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "core/half.h"
+#include "memory/rope_table.h"
+#include "ops/rope.h"
 #include "memory/reattention/positions.h"
 #include "memory/reattention/scorer.h"
 #include "memory/reattention/selection.h"
@@ -109,6 +111,31 @@ TEST(Positions, ScopeIsGlobalSelectedLocalWithContiguousPositions) {
   BuildScope(6, 2, 5, {}, 1, &s);  // short cache: everything, positions = indices
   EXPECT_EQ(s.index.size(), 6u);
   EXPECT_EQ(s.q_pos, (std::vector<int32_t>{5}));
+}
+
+// The cos/sin table rotates exactly as ops::ApplyRope (bit for bit), grows without changing its entries,
+// and moves a row rotated at position a to position b by rotating it by b - a (negative included).
+TEST(RopeTable, MatchesApplyRopeAndMovesRowsBetweenPositions) {
+  const ops::RopeParams p{.head_dim = 64, .rot_dim = 64, .theta = 10000.0f, .style = ops::RopeStyle::kInterleaved};
+  RopeTable table(p, 16);
+  table.Extend(40000);
+  std::mt19937 rng(2);
+  std::normal_distribution<float> nd;
+  std::vector<float> x(128);
+  for (auto& e : x) e = nd(rng);
+  for (int32_t pos : {0, 7, 8191, 39999}) {
+    std::vector<float> a = x, b = x;
+    table.RotateRow(a.data(), 2, pos);
+    ops::ApplyRope(b.data(), &pos, 1, 2, p);
+    EXPECT_EQ(a, b) << "position " << pos;
+  }
+  for (auto [from, to] : {std::pair{30000, 100}, std::pair{5, 9000}}) {
+    std::vector<float> moved = x, direct = x;
+    table.RotateRow(moved.data(), 2, from);
+    table.RotateRowBy(moved.data(), 2, to - from);
+    table.RotateRow(direct.data(), 2, to);
+    for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(moved[i], direct[i], 2e-5f) << from << " -> " << to;
+  }
 }
 
 }  // namespace
