@@ -1,8 +1,8 @@
 // Flash-decoding on the CPU (Highway, AVX2 / AVX-512): few queries against a long K/V cache.
-// The keys of each KV head (or of each key run, see ops::AttentionRuns) are split into ranges across threads; a task scores all query rows of its KV
-// group (n_q queries x group heads) against each K row it loads, so every K/V row is streamed from memory
-// once per call, not once per query head. Each task leaves a partial softmax state (max, sum, acc); the
-// caller merges them. Also holds the f32 -> f16 row conversion used when writing an f16 cache.
+// The keys of each KV head (or of each key run, see ops::AttentionRuns) are split into ranges across
+// threads; a task scores all query rows of its KV group (n_q queries x group heads) against each K row it
+// loads, so every K/V row is streamed from memory once per call, not once per query head. Each task
+// leaves a partial softmax state (max, sum, acc); the caller merges them. Also holds the f32 -> f16 row conversion used when writing an f16 cache.
 
 // The project-wide Highway target set (see that header for why every TU must share it).
 #include "backend/cpu/hwy_targets.h"
@@ -127,8 +127,11 @@ void DecodeRange(const AttentionArgs& a, int64_t hk, int64_t j0, int64_t j1, con
   const int64_t stride = a.n_head_kv * static_cast<int64_t>(kD);
   const P k = KvPtrAt<P>(a.k) + hk * static_cast<int64_t>(kD);
   const P v = KvPtrAt<P>(a.v) + hk * static_cast<int64_t>(kD);
-  int32_t max_pos = row_pos[0];
-  for (int64_t r = 1; r < R; ++r) max_pos = std::max(max_pos, row_pos[r]);
+  int32_t max_pos = row_pos[0], min_pos = row_pos[0];
+  for (int64_t r = 1; r < R; ++r) {
+    max_pos = std::max(max_pos, row_pos[r]);
+    min_pos = std::min(min_pos, row_pos[r]);
+  }
   HWY_ALIGN float s[internal::kDecodeMaxRows * kBlock];
   float corr[internal::kDecodeMaxRows];
   bool vis[kBlock];
@@ -139,10 +142,11 @@ void DecodeRange(const AttentionArgs& a, int64_t hk, int64_t j0, int64_t j1, con
   std::fill(acc, acc + R * static_cast<int64_t>(kD), 0.0f);
   for (int64_t b0 = j0; b0 < j1; b0 += kBlock) {
     const int64_t n = std::min(kBlock, j1 - b0);
-    bool any = false;
+    bool any = false, all = n == kBlock;  // all: every row sees every key of a full block
     for (int64_t j = 0; j < n; ++j) {
       vis[j] = !a.causal || a.k_pos[b0 + j] <= max_pos;
       any |= vis[j];
+      all &= !a.causal || a.k_pos[b0 + j] <= min_pos;
     }
     if (!any) continue;
     ScoreRows<kD, P>(static_cast<size_t>(R), qs, k + b0 * stride, stride, n, vis, s);
@@ -150,11 +154,19 @@ void DecodeRange(const AttentionArgs& a, int64_t hk, int64_t j0, int64_t j1, con
     for (int64_t r = 0; r < R; ++r) {
       float* sr = s + r * kBlock;
       float bmax = kNegInf;
-      for (int64_t j = 0; j < n; ++j) {
-        if (!vis[j] || (a.causal && a.k_pos[b0 + j] > row_pos[r])) sr[j] = kNegInf;
-        bmax = std::max(bmax, sr[j]);
+      if (all) {  // the usual decode block: nothing to mask, a vector max
+        const DF df;
+        VF vmax = hn::LoadU(df, sr);
+        for (int64_t j = static_cast<int64_t>(kN); j < kBlock; j += static_cast<int64_t>(kN))
+          vmax = hn::Max(vmax, hn::LoadU(df, sr + j));
+        bmax = hn::GetLane(hn::MaxOfLanes(df, vmax));
+      } else {
+        for (int64_t j = 0; j < n; ++j) {
+          if (!vis[j] || (a.causal && a.k_pos[b0 + j] > row_pos[r])) sr[j] = kNegInf;
+          bmax = std::max(bmax, sr[j]);
+        }
+        for (int64_t j = n; j < kBlock; ++j) sr[j] = kNegInf;
       }
-      for (int64_t j = n; j < kBlock; ++j) sr[j] = kNegInf;
       if (bmax == kNegInf) {  // this row sees nothing here: contributes zeros, keeps its state
         std::fill(sr, sr + kBlock, 0.0f);
         corr[r] = 1.0f;

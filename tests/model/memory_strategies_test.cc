@@ -202,7 +202,8 @@ TEST(Strategies, ReAttentionDecodePathMatchesTheGatherPath) {
     std::printf("kv %d: max logit difference %.3g\n", static_cast<int>(t), worst);
     for (size_t i = 0; i < a.size(); ++i) {
       EXPECT_EQ(Argmax(a[i]), Argmax(b[i])) << "step " << i;
-      for (size_t j = 0; j < a[i].size(); ++j) ASSERT_NEAR(a[i][j], b[i][j], tol) << "kv " << static_cast<int>(t) << " step " << i;
+      for (size_t j = 0; j < a[i].size(); ++j)
+        ASSERT_NEAR(a[i][j], b[i][j], tol) << "kv " << static_cast<int>(t) << " step " << i;
     }
   }
 }

@@ -199,7 +199,8 @@ void RunRunsCase(const Case& c, const std::vector<KeyRun>& runs, int64_t n_var, 
   const size_t rows = static_cast<size_t>(c.n_q * c.n_head * c.head_dim);
   // (1) identical copies over a partition of [0, n_kv).
   std::vector<float> same(rows * static_cast<size_t>(n_var));
-  for (int64_t w = 0; w < n_var; ++w) std::copy(d.q.begin(), d.q.end(), same.begin() + static_cast<ptrdiff_t>(w * rows));
+  for (int64_t w = 0; w < n_var; ++w)
+    std::copy(d.q.begin(), d.q.end(), same.begin() + static_cast<ptrdiff_t>(w * rows));
   std::vector<KeyRun> partition;
   for (int64_t j = 0, w = 0; j < c.n_kv; j += 37, ++w)
     partition.push_back({.k0 = j, .n = std::min<int64_t>(37, c.n_kv - j), .q_variant = w % n_var});
@@ -228,7 +229,8 @@ void RunRunsCase(const Case& c, const std::vector<KeyRun>& runs, int64_t n_var, 
     reference::AttentionRuns(r, runs, n_var);
     AttentionRuns(k, runs, n_var);
     EXPECT_LE(MaxAbsDiff(out, ref), kTolSame) << "kv type " << static_cast<int>(t);
-    for (size_t i = 0; i < lse.size(); ++i) EXPECT_NEAR(lse[i], lse_ref[i], 1e-5f * std::max(1.0f, std::fabs(lse_ref[i])));
+    for (size_t i = 0; i < lse.size(); ++i)
+      EXPECT_NEAR(lse[i], lse_ref[i], 1e-5f * std::max(1.0f, std::fabs(lse_ref[i])));
   }
 }
 

@@ -57,7 +57,8 @@ void RowDotsImpl(const float* q, int64_t n_rows, const uint16_t* keys, int64_t s
     for (int64_t r = 0; r < n_rows; ++r) {
       const float* qr = q + r * D;
       auto acc = hn::Zero(df);
-      for (int64_t d = 0; d < D; d += N) acc = hn::MulAdd(hn::LoadU(df, qr + d), hn::PromoteTo(df, hn::LoadU(dh, kj + d)), acc);
+      for (int64_t d = 0; d < D; d += N)
+        acc = hn::MulAdd(hn::LoadU(df, qr + d), hn::PromoteTo(df, hn::LoadU(dh, kj + d)), acc);
       out[r * n + j] = hn::GetLane(hn::SumOfLanes(df, acc));
     }
   }

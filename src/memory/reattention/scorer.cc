@@ -1,4 +1,5 @@
-// TopKScorer: f16 key blocks widened once for blocked sgemm (or row dots for few rows) + running top-k, split into tasks, segment results merged per row.
+// TopKScorer: f16 key blocks widened once for blocked sgemm (row dots for few rows) + running top-k,
+// split into tasks, segment results merged per row.
 #include "memory/reattention/scorer.h"
 
 #include <algorithm>
