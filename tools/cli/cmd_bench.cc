@@ -89,7 +89,8 @@ void RegisterBench(CLI::App& app, int& exit_code) {
     // Dense is sized per test, so its description would name the wrong capacity.
     const std::string memory_name =
         memory_desc.ok() && o->memory.kind != "dense" ? *memory_desc : o->memory.kind;
-    const std::string kv_name(KvCacheTypeName(o->memory.kv_type));
+    // StreamingKv keeps f32 whatever --kv-type says; report what is stored.
+    const std::string kv_name(o->memory.kind == "streaming" ? "f32" : KvCacheTypeName(o->memory.kv_type));
     std::vector<TestResult> results;
     for (int64_t d : ParseList(o->depths)) {
       for (int64_t p : ParseList(o->prompts)) {
