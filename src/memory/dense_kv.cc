@@ -2,7 +2,6 @@
 #include "memory/dense_kv.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "core/str.h"
 #include "ops/attention.h"
@@ -61,20 +60,13 @@ Status DenseKv::Attend(const AttendRequest& r) {
   P.insert(P.end(), r.pos, r.pos + T);
   n_written_[l] = s0 + T;
 
-  ops::AttentionArgs a;
+  ops::AttentionArgs a = AttentionArgsFor(g_, T, r.out, kv);
   a.q = r.q;
   a.k = K.data();
   a.v = V.data();
-  a.kv_dtype = kv;
   a.q_pos = r.pos;
   a.k_pos = P.data();
-  a.out = r.out;
-  a.n_q = T;
   a.n_kv = s0 + T;
-  a.n_head = g_.n_head;
-  a.n_head_kv = g_.n_head_kv;
-  a.head_dim = g_.head_dim;
-  a.scale = 1.0f / std::sqrt(static_cast<float>(g_.head_dim));
   ops::Attention(a);
   return OkStatus();
 }

@@ -8,11 +8,13 @@
 // strategy's RopeRegime, declared in its type.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string_view>
 
 #include "core/status.h"
+#include "ops/attention.h"
 #include "ops/rope.h"
 
 namespace lm {
@@ -26,6 +28,21 @@ struct MemoryGeometry {
   int64_t n_layer = 0, n_head = 0, n_head_kv = 0, head_dim = 0;
   ops::RopeParams rope;
 };
+
+// The attention arguments every strategy fills the same way from its geometry: head counts and size,
+// 1/sqrt(head_dim) scaling, n_q queries writing to out, K/V of type kv. Callers add q, k, v and positions.
+inline ops::AttentionArgs AttentionArgsFor(const MemoryGeometry& g, int64_t n_q, float* out,
+                                           ops::KvDType kv = ops::KvDType::kF32) {
+  ops::AttentionArgs a;
+  a.kv_dtype = kv;
+  a.out = out;
+  a.n_q = n_q;
+  a.n_head = g.n_head;
+  a.n_head_kv = g.n_head_kv;
+  a.head_dim = g.head_dim;
+  a.scale = 1.0f / std::sqrt(static_cast<float>(g.head_dim));
+  return a;
+}
 
 struct AttendRequest {
   int layer = 0;

@@ -2,7 +2,6 @@
 #include "memory/streaming.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 
 #include "ops/attention.h"
@@ -73,19 +72,13 @@ void StreamingKv::AttendChunk(int layer, float* q, const float* k, const float* 
   }
   rope_.Rotate(q, q_pos_.data(), n, g_.n_head);
 
-  ops::AttentionArgs a;
+  ops::AttentionArgs a = AttentionArgsFor(g_, n, out);
   a.q = q;
   a.k = k_rot_.data();
   a.v = V.data();
   a.q_pos = q_pos_.data();
   a.k_pos = k_pos_.data();
-  a.out = out;
-  a.n_q = n;
   a.n_kv = used;
-  a.n_head = g_.n_head;
-  a.n_head_kv = g_.n_head_kv;
-  a.head_dim = g_.head_dim;
-  a.scale = 1.0f / std::sqrt(static_cast<float>(g_.head_dim));
   ops::Attention(a);
 }
 

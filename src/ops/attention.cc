@@ -101,6 +101,15 @@ void StoreKv(KvDType t, const float* src, void* dst, int64_t n) {
   std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
 }
 
+void LoadKvRow(KvDType t, const void* src, float* dst, int64_t n) {
+  switch (t) {
+    case KvDType::kF16: return ConvertF16ToF32(static_cast<const uint16_t*>(src), dst, n);
+    case KvDType::kQ8_0: return DequantizeRow(DType::kQ8_0, src, dst, n);
+    case KvDType::kF32: break;
+  }
+  std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+}
+
 void Attention(const AttentionArgs& a) {
   LM_CHECK(a.n_head_kv > 0 && a.n_head % a.n_head_kv == 0, "n_head ", a.n_head, " n_head_kv ", a.n_head_kv);
   LM_CHECK(!a.causal || (a.q_pos && a.k_pos), "causal attention needs positions");

@@ -68,6 +68,10 @@ void ConvertF32ToF16(const float* src, uint16_t* dst, int64_t n);
 float KvElement(const void* p, KvDType t, int64_t i);
 // n f32 K/V elements written in type t at dst (KvBytes(t, n) bytes).
 void StoreKv(KvDType t, const float* src, void* dst, int64_t n);
+// The inverse: n K/V elements of type t at src read as f32 (f16 widened with SIMD).
+void LoadKvRow(KvDType t, const void* src, float* dst, int64_t n);
+// IEEE f16 -> f32, SIMD.
+void ConvertF16ToF32(const uint16_t* src, float* dst, int64_t n);
 
 namespace reference {
 // Plain version for tests: materialises each query's scores, two-pass softmax in double. Reads f16 and

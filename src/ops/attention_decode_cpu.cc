@@ -2,7 +2,8 @@
 // The keys of each KV head (or of each key run, see ops::AttentionRuns) are split into ranges across
 // threads; a task scores all query rows of its KV group (n_q queries x group heads) against each K row it
 // loads, so every K/V row is streamed from memory once per call, not once per query head. Each task
-// leaves a partial softmax state (max, sum, acc); the caller merges them. Also holds the f32 -> f16 row conversion used when writing an f16 cache.
+// leaves a partial softmax state (max, sum, acc); the caller merges them. Also holds the f32 <-> f16 row
+// conversions used to write and read an f16 cache.
 
 // The project-wide Highway target set (see that header for why every TU must share it).
 #include "backend/cpu/hwy_targets.h"
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "core/check.h"
+#include "core/half.h"
 #include "core/thread_pool.h"
 #include "ops/attention_cpu.h"
 
@@ -306,6 +308,16 @@ void ConvertF32ToF16Target(const float* src, uint16_t* dst, int64_t n) {
   }
 }
 
+void ConvertF16ToF32Target(const uint16_t* src, float* dst, int64_t n) {
+  const DF df;
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  const auto* in = reinterpret_cast<const hwy::float16_t*>(src);
+  int64_t i = 0;
+  for (; i + static_cast<int64_t>(kN) <= n; i += static_cast<int64_t>(kN))
+    hn::StoreU(hn::PromoteTo(df, hn::LoadU(dh, in + i)), df, dst + i);
+  for (; i < n; ++i) dst[i] = F16ToF32(src[i]);  // exact either way: every f16 is an f32
+}
+
 }  // namespace lm::ops::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
@@ -313,6 +325,7 @@ HWY_AFTER_NAMESPACE();
 namespace lm::ops {
 HWY_EXPORT(DecodeTarget);
 HWY_EXPORT(ConvertF32ToF16Target);
+HWY_EXPORT(ConvertF16ToF32Target);
 
 namespace internal {
 void AttentionDecodeSimd(const AttentionArgs& a) {
@@ -326,6 +339,9 @@ void AttentionRunsDecodeSimd(const AttentionArgs& a, std::span<const KeyRun> run
 
 void ConvertF32ToF16(const float* src, uint16_t* dst, int64_t n) {
   HWY_DYNAMIC_DISPATCH(ConvertF32ToF16Target)(src, dst, n);
+}
+void ConvertF16ToF32(const uint16_t* src, float* dst, int64_t n) {
+  HWY_DYNAMIC_DISPATCH(ConvertF16ToF32Target)(src, dst, n);
 }
 }  // namespace lm::ops
 #endif  // HWY_ONCE

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -255,6 +256,38 @@ TEST(Attention, ConvertF32ToF16MatchesScalar) {
   std::vector<uint16_t> h(x.size());
   ConvertF32ToF16(x.data(), h.data(), static_cast<int64_t>(x.size()));
   for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(h[i], F32ToF16(x[i])) << "index " << i << " value " << x[i];
+}
+
+// Reading a cache back: every f16 bit pattern widens exactly as the scalar F16ToF32 (compared by bits; NaNs
+// only as NaNs), and LoadKvRow inverts StoreKv for f32 and f16 (f16-representable values) and reads q8_0 blocks.
+TEST(Attention, LoadKvRowInvertsStoreKv) {
+  std::vector<uint16_t> all(65536 + 5);  // odd length: SIMD body and scalar tail
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<uint16_t>(i);
+  std::vector<float> wide(all.size());
+  ConvertF16ToF32(all.data(), wide.data(), static_cast<int64_t>(all.size()));
+  for (size_t i = 0; i < all.size(); ++i) {
+    const float ref = F16ToF32(all[i]);
+    if (std::isnan(ref)) {  // the vector unit quiets signalling NaNs; a NaN stays a NaN
+      ASSERT_TRUE(std::isnan(wide[i])) << "bits " << all[i];
+      continue;
+    }
+    ASSERT_EQ(std::memcmp(&wide[i], &ref, sizeof(float)), 0) << "bits " << all[i];
+  }
+  std::mt19937 rng(4);
+  std::normal_distribution<float> nd;
+  std::vector<float> x(96), back(96);
+  for (auto& e : x) e = F16ToF32(F32ToF16(nd(rng)));
+  for (KvDType t : {KvDType::kF32, KvDType::kF16, KvDType::kQ8_0}) {
+    std::vector<uint8_t> stored(static_cast<size_t>(KvBytes(t, 96)));
+    StoreKv(t, x.data(), stored.data(), 96);
+    LoadKvRow(t, stored.data(), back.data(), 96);
+    for (int i = 0; i < 96; ++i) {
+      if (t == KvDType::kQ8_0)
+        EXPECT_EQ(back[static_cast<size_t>(i)], KvElement(stored.data(), t, i));
+      else
+        EXPECT_EQ(back[static_cast<size_t>(i)], x[static_cast<size_t>(i)]);
+    }
+  }
 }
 
 }  // namespace

@@ -3,11 +3,9 @@
 #include "memory/reattention/reattention.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 
 #include "core/thread_pool.h"
-#include "memory/reattention/row_dots.h"
 
 namespace lm {
 
@@ -98,18 +96,6 @@ void ReAttentionKv::Select(int layer, const float* q, int64_t c, int64_t n_mid) 
   reattention::SelectSpans(best_i_, n_mid, p_.selection, sel_scratch_, &selected_);
 }
 
-ops::AttentionArgs ReAttentionKv::BaseArgs(int64_t c, float* out) const {
-  ops::AttentionArgs a;
-  a.kv_dtype = p_.kv_type;
-  a.out = out;
-  a.n_q = c;
-  a.n_head = g_.n_head;
-  a.n_head_kv = g_.n_head_kv;
-  a.head_dim = g_.head_dim;
-  a.scale = 1.0f / std::sqrt(static_cast<float>(g_.head_dim));
-  return a;
-}
-
 void ReAttentionKv::AttendGathered(int layer, float* q, int64_t c, float* out) {
   const auto l = static_cast<size_t>(layer);
   const int64_t Hkv = g_.n_head_kv, row = Hkv * g_.head_dim;
@@ -122,18 +108,14 @@ void ReAttentionKv::AttendGathered(int layer, float* q, int64_t c, float* out) {
   row_.resize(static_cast<size_t>(row));
   for (int64_t i = 0; i < L; ++i) {
     const int64_t src = scope_.index[static_cast<size_t>(i)];
-    const uint8_t* stored = k_rot_[l].data() + static_cast<size_t>(src) * row_bytes;
-    if (p_.kv_type == ops::KvDType::kF16)
-      reattention::WidenF16(reinterpret_cast<const uint16_t*>(stored), row_.data(), row);
-    else
-      std::memcpy(row_.data(), stored, row_bytes);
+    ops::LoadKvRow(p_.kv_type, k_rot_[l].data() + static_cast<size_t>(src) * row_bytes, row_.data(), row);
     rope_.RotateRowBy(row_.data(), Hkv, scope_.k_pos[static_cast<size_t>(i)] - src);
     ops::StoreKv(p_.kv_type, row_.data(), k_sel_.data() + static_cast<size_t>(i) * row_bytes, row);
     std::memcpy(v_sel_.data() + static_cast<size_t>(i) * row_bytes, v_[l].data() + static_cast<size_t>(src) * row_bytes,
                 row_bytes);
   }
   rope_.Rotate(q, scope_.q_pos.data(), c, g_.n_head);
-  ops::AttentionArgs a = BaseArgs(c, out);
+  ops::AttentionArgs a = AttentionArgsFor(g_, c, out, p_.kv_type);
   a.q = q;
   a.k = k_sel_.data();
   a.v = v_sel_.data();
@@ -171,7 +153,7 @@ void ReAttentionKv::AttendRuns(int layer, const float* q, int64_t c, float* out)
   }
   q_abs_.resize(static_cast<size_t>(c));
   for (int64_t t = 0; t < c; ++t) q_abs_[static_cast<size_t>(t)] = static_cast<int32_t>(N - c + t);
-  ops::AttentionArgs a = BaseArgs(c, out);
+  ops::AttentionArgs a = AttentionArgsFor(g_, c, out, p_.kv_type);
   a.q = q_var_.data();
   a.k = k_rot_[l].data();
   a.v = v_[l].data();

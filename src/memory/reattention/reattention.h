@@ -64,7 +64,6 @@ class ReAttentionKv final : public Memory {
   void Select(int layer, const float* q, int64_t c, int64_t n_mid);
   void AttendGathered(int layer, float* q, int64_t c, float* out);
   void AttendRuns(int layer, const float* q, int64_t c, float* out);
-  ops::AttentionArgs BaseArgs(int64_t c, float* out) const;
 
   MemoryGeometry g_;
   ReAttentionParams p_;

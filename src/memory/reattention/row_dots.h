@@ -1,7 +1,7 @@
-// Kernels of the exact top-k sweep over f16 pre-RoPE keys (SIMD): dot products of a few query rows with a
-// block of keys, used instead of sgemm when a task has few rows (a decode step: the G query heads of one KV
+// The exact top-k sweep's kernel for few rows (SIMD): dot products of a few query rows with a block of f16
+// pre-RoPE keys, used instead of sgemm when a task has few rows (a decode step: the G query heads of one KV
 // head), where a BLAS call's packing costs more than the products and the sweep should run at the speed of
-// reading the keys; and the f16 -> f32 widening of a key block for the sgemm path.
+// reading the keys.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,5 @@ namespace lm::reattention {
 // out[r * n + j] = q_r . keys_j for r < n_rows, j < n; keys_j: D IEEE f16 values at keys + j * stride.
 void RowDotsF16(const float* q, int64_t n_rows, const uint16_t* keys, int64_t stride, int64_t n, int64_t D,
                 float* out);
-// dst[i] = f32(src[i]) for n IEEE f16 values.
-void WidenF16(const uint16_t* src, float* dst, int64_t n);
 
 }  // namespace lm::reattention

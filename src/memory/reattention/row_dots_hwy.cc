@@ -1,6 +1,5 @@
-// RowDotsF16 and WidenF16 (Highway, AVX2 / AVX-512): each key is loaded and widened once and dotted with
-// every row while it is in registers; scalar loops cover head sizes that are not a multiple of the vector
-// length.
+// RowDotsF16 (Highway, AVX2 / AVX-512): each key is loaded and widened once and dotted with every row while
+// it is in registers; a scalar loop covers head sizes that are not a multiple of the vector length.
 #include "backend/cpu/hwy_targets.h"
 
 #undef HWY_TARGET_INCLUDE
@@ -64,16 +63,6 @@ void RowDotsImpl(const float* q, int64_t n_rows, const uint16_t* keys, int64_t s
   }
 }
 
-void WidenImpl(const uint16_t* src, float* dst, int64_t n) {
-  const hn::ScalableTag<float> df;
-  const hn::Rebind<hwy::float16_t, decltype(df)> dh;
-  const auto N = static_cast<int64_t>(hn::Lanes(df));
-  const auto* s16 = reinterpret_cast<const hwy::float16_t*>(src);
-  int64_t i = 0;
-  for (; i + N <= n; i += N) hn::StoreU(hn::PromoteTo(df, hn::LoadU(dh, s16 + i)), df, dst + i);
-  for (; i < n; ++i) dst[i] = F16ToF32(src[i]);
-}
-
 }  // namespace HWY_NAMESPACE
 }  // namespace lm::reattention
 HWY_AFTER_NAMESPACE();
@@ -81,11 +70,9 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace lm::reattention {
 HWY_EXPORT(RowDotsImpl);
-HWY_EXPORT(WidenImpl);
 void RowDotsF16(const float* q, int64_t n_rows, const uint16_t* keys, int64_t stride, int64_t n, int64_t D,
                 float* out) {
   HWY_DYNAMIC_DISPATCH(RowDotsImpl)(q, n_rows, keys, stride, n, D, out);
 }
-void WidenF16(const uint16_t* src, float* dst, int64_t n) { HWY_DYNAMIC_DISPATCH(WidenImpl)(src, dst, n); }
 }  // namespace lm::reattention
 #endif

@@ -8,6 +8,7 @@
 #include "core/thread_pool.h"
 #include "memory/reattention/row_dots.h"
 #include "memory/reattention/selection.h"
+#include "ops/attention.h"
 
 namespace lm::reattention {
 
@@ -70,7 +71,7 @@ void TopKScorer::Run(std::span<const ScoreJob> jobs, int64_t head_dim, int64_t k
             PushTopK(bs + r * k, bi + r * k, k, sc.scores.data() + r * nk, nk, static_cast<int32_t>(j0));
           continue;
         }
-        WidenF16(kb, sc.keys.data(), nk * head_dim);
+        ops::ConvertF16ToF32(kb, sc.keys.data(), nk * head_dim);
         for (int64_t r0 = 0; r0 < task.n_rows; r0 += kRowBlock) {
           const int64_t nr = std::min(kRowBlock, task.n_rows - r0);
           SgemmNT(nr, nk, head_dim, job.q + (task.row0 + r0) * head_dim, sc.keys.data(), sc.scores.data());
