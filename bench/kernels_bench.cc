@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "backend/cpu/blas.h"
 #include "backend/cpu/gemm.h"
 #include "core/thread_pool.h"
 #include "ops/gemm_test_util.h"
@@ -89,12 +90,14 @@ LM_BENCH_MATMUL(f16, DType::kF16, ops::MatMulMode::kFast);
 LM_BENCH_MATMUL(bf16, DType::kBF16, ops::MatMulMode::kFast);
 LM_BENCH_MATMUL(f32_blas, DType::kF32, ops::MatMulMode::kFast);
 LM_BENCH_MATMUL(q4_1_exact, DType::kQ4_1, ops::MatMulMode::kExact);
+LM_BENCH_MATMUL(q8_0_exact, DType::kQ8_0, ops::MatMulMode::kExact);
+LM_BENCH_MATMUL(f16_exact, DType::kF16, ops::MatMulMode::kExact);
 
 }  // namespace
 }  // namespace lm
 
 int main(int argc, char** argv) {
-  std::printf("SIMD target: %s\n", lm::GemmTargetName());
+  std::printf("SIMD target: %s, OpenBLAS kernels: %s\n", lm::GemmTargetName(), lm::BlasCoreName().c_str());
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -1,6 +1,7 @@
 // Dense projections y = x · Wᵀ (+ b) with weights in the [out, in] layout every format stores.
-// f32 weights go through OpenBLAS; quantised, f16 and bf16 weights are used in place by the CPU kernels
-// in backend/cpu (gemm.h).
+// f32 weights go through OpenBLAS; quantised, f16 and bf16 weights are used in place: by the CPU kernels in
+// backend/cpu (gemm.h) for decode, a panel of rows at a time dequantised into sgemm for prefill (never a
+// whole dequantised copy).
 #pragma once
 
 #include <cstdint>
@@ -12,8 +13,9 @@ namespace lm::ops {
 
 // How non-f32 weights are multiplied.
 enum class MatMulMode {
-  kFast,   // quantised W × Q8-quantised activations (int8 dots, like llama.cpp); f16/bf16 W × f32 x
-  kExact,  // W dequantised on the fly to f32 × f32 activations (OpenBLAS), for golden comparisons
+  kFast,   // decode and short batches: quantised W × Q8-quantised activations (int8 dots, like llama.cpp),
+           // f16/bf16 W × f32 x; prefill-sized batches: W dequantised in panels × f32 x (OpenBLAS)
+  kExact,  // W dequantised on the fly to f32 × f32 activations (OpenBLAS) at every size, for golden comparisons
 };
 // Process-wide; default kFast. Set it before running a model, not while one runs.
 void SetMatMulMode(MatMulMode mode);

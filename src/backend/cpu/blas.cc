@@ -5,13 +5,46 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <mutex>
+#include <string>
 
 #include "core/check.h"
+#include "core/log.h"
+
+// OpenBLAS built with DYNAMIC_ARCH (Debian's) exports these: quit forgets the kernel table chosen at load
+// time, init chooses again (reading OPENBLAS_CORETYPE). Weak, so an OpenBLAS without them still links.
+extern "C" {
+void gotoblas_dynamic_init(void) __attribute__((weak));
+void gotoblas_dynamic_quit(void) __attribute__((weak));
+}
 
 namespace lm {
 namespace {
+
+// Debian's OpenBLAS 0.3.21 gives AMD Zen 4/5 its AVX2 "Haswell" kernels, although these CPUs run the
+// AVX-512 "SkylakeX" kernels (AVX-512 F/CD/BW/DQ/VL only) at ~1.9x the rate: 181-205 against 360-385
+// GFLOP/s for sgemm on this machine's 2 threads (docs/RESULTS.md). The table is picked in OpenBLAS's load-time
+// constructor, before main, so it is picked again here, before the first BLAS call. A user's own
+// OPENBLAS_CORETYPE is left alone, as is any other core OpenBLAS chose.
+void PreferAvx512Kernels() {
+  if (gotoblas_dynamic_init == nullptr || gotoblas_dynamic_quit == nullptr) return;
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  const std::string core = openblas_get_corename();
+  if (core != "Haswell" && core != "Zen") return;
+  __builtin_cpu_init();
+  if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl")))
+    return;
+  setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+  gotoblas_dynamic_quit();
+  gotoblas_dynamic_init();
+  unsetenv("OPENBLAS_CORETYPE");
+  LogDebug("OpenBLAS kernels: ", core, " -> ", openblas_get_corename());
+}
 
 // cblas takes int sizes (OpenBLAS built with 32-bit integers, as Debian ships it).
 blasint ToBlasInt(int64_t v, const char* what) {
@@ -26,6 +59,7 @@ std::atomic<bool> g_threads_set_by_user{false};
 void DefaultToOneThread() {
   static std::once_flag once;
   std::call_once(once, [] {
+    PreferAvx512Kernels();
     if (!g_threads_set_by_user.load()) openblas_set_num_threads(1);
   });
 }
@@ -85,9 +119,15 @@ void SgemmStrided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
 void SetBlasThreads(int n_threads) {
   if (n_threads <= 0) return;
   g_threads_set_by_user.store(true);
+  DefaultToOneThread();  // picks the kernels once; the count set next wins
   openblas_set_num_threads(n_threads);
 }
 
 int GetBlasThreads() { return openblas_get_num_threads(); }
+
+std::string BlasCoreName() {
+  DefaultToOneThread();
+  return openblas_get_corename();
+}
 
 }  // namespace lm

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace lm {
 
@@ -34,5 +35,10 @@ void SgemmStrided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
 // single-threaded unless this is called first with more. n_threads <= 0 is ignored.
 void SetBlasThreads(int n_threads);
 int GetBlasThreads();
+
+// The kernel family OpenBLAS uses ("SkylakeX", "Haswell", ...). On AVX-512 CPUs that Debian's OpenBLAS
+// maps to its AVX2 kernels, the first BLAS call switches it to the AVX-512 ones (OPENBLAS_CORETYPE, when
+// set, is obeyed instead); this reports the result, for benchmarks and logs.
+std::string BlasCoreName();
 
 }  // namespace lm
