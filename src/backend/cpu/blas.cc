@@ -26,8 +26,8 @@ namespace {
 
 // Debian's OpenBLAS 0.3.21 gives AMD Zen 4/5 its AVX2 "Haswell" kernels, although these CPUs run the
 // AVX-512 "SkylakeX" kernels (AVX-512 F/CD/BW/DQ/VL only) at ~1.9x the rate: 181-205 against 360-385
-// GFLOP/s for sgemm on this machine's 2 threads (docs/RESULTS.md). The table is picked in OpenBLAS's load-time
-// constructor, before main, so it is picked again here, before the first BLAS call. A user's own
+// GFLOP/s for sgemm on 2 threads of the AVX-512 host in perf-notes.md. The table is picked in OpenBLAS's
+// load-time constructor, before main, so it is picked again here, before the first BLAS call. A user's own
 // OPENBLAS_CORETYPE is left alone, as is any other core OpenBLAS chose.
 void PreferAvx512Kernels() {
   if (gotoblas_dynamic_init == nullptr || gotoblas_dynamic_quit == nullptr) return;
