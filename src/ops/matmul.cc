@@ -147,9 +147,9 @@ bool UsesPanels(const Tensor& w, int64_t T) {
   return w.dtype() != DType::kF32 && (GetMatMulMode() == MatMulMode::kExact || T >= PanelMinTokens(w.dtype()));
 }
 
+// QuantGemmSupports admits only the block formats (not f32, f16 or bf16).
 bool UsesQuantKernel(const Tensor& w, int64_t T) {
-  return w.rank() == 2 && w.dtype() != DType::kF32 && w.dtype() != DType::kF16 && w.dtype() != DType::kBF16 &&
-         !UsesPanels(w, T) && QuantGemmSupports(w.dtype()) && w.dim(1) % 32 == 0;
+  return w.rank() == 2 && QuantGemmSupports(w.dtype()) && !UsesPanels(w, T) && w.dim(1) % 32 == 0;
 }
 
 }  // namespace

@@ -28,18 +28,28 @@ TEST(BackendTest, CpuQueryDevice) {
   EXPECT_GT(info->total_memory, 0u) << "MemTotal missing from /proc/meminfo?";
 }
 
+// A[M, K] · B[N, K]^T summed in double, row-major [M, N].
+std::vector<double> NaiveNT(int64_t m, int64_t n, int64_t k, const std::vector<float>& a,
+                            const std::vector<float>& b) {
+  std::vector<double> c(static_cast<size_t>(m * n));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (int64_t p = 0; p < k; ++p) s += static_cast<double>(a[i * k + p]) * b[j * k + p];
+      c[static_cast<size_t>(i * n + j)] = s;
+    }
+  return c;
+}
+
 // Odd sizes catch leading-dimension mix-ups that square power-of-two shapes hide.
 TEST(BackendTest, SgemmNTMatchesNaive) {
   const int64_t m = 7, n = 13, k = 5;
   const auto a = Filled(m * k, 0.1f), b = Filled(n * k, 0.7f);  // a: [M, K], b: [N, K]
   std::vector<float> c(m * n, NAN);                             // beta = 0 must overwrite even NaN
   SgemmNT(m, n, k, a.data(), b.data(), c.data());
+  const std::vector<double> want = NaiveNT(m, n, k, a, b);
   for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      double want = 0;
-      for (int64_t p = 0; p < k; ++p) want += static_cast<double>(a[i * k + p]) * b[j * k + p];
-      EXPECT_NEAR(c[i * n + j], want, 1e-5) << i << "," << j;
-    }
+    for (int64_t j = 0; j < n; ++j) EXPECT_NEAR(c[i * n + j], want[i * n + j], 1e-5) << i << "," << j;
   // Accumulating form: C = 0.5 * A B^T + 1 * C doubles as "C += ...".
   std::vector<float> acc(m * n, 1.0f);
   SgemmNT(m, n, k, a.data(), b.data(), acc.data(), 0.5f, 1.0f);
@@ -83,13 +93,9 @@ TEST(BackendTest, BlasUsesAvx512KernelsWhereTheCpuHasThem) {
   const auto a = Filled(m * k, 0.2f), b = Filled(n * k, 0.9f);
   std::vector<float> c(m * n);
   SgemmNT(m, n, k, a.data(), b.data(), c.data());
+  const std::vector<double> want = NaiveNT(m, n, k, a, b);
   double worst = 0;
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      double want = 0;
-      for (int64_t p = 0; p < k; ++p) want += static_cast<double>(a[i * k + p]) * b[j * k + p];
-      worst = std::max(worst, std::abs(c[i * n + j] - want));
-    }
+  for (size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::abs(c[i] - want[i]));
   EXPECT_LT(worst, 1e-4) << "kernels " << core;
 }
 
