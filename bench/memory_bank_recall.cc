@@ -1,7 +1,11 @@
-// Memory bank benchmark: fills a bank with clustered keys, then times retrieval (a prefill-sized query batch and a
-// single decode token) for exact search and the faiss indexes, with recall@k against exact. Prints one JSON object.
+// Memory bank benchmark: fills a bank with keys, then times retrieval (a prefill-sized query batch and a single
+// decode token) for exact search and the approximate indexes, with recall@k against exact. Prints one JSON object.
+// Keys and queries are synthetic (clustered Gaussians) unless model= and text= are given: then they are the real
+// pre-RoPE keys and queries of block `layer` of the model reading the text (bank: tokens [0, tokens), read in
+// windows of `window` tokens; queries: the `queries` tokens that follow), cached in `cache` for later runs.
 // Usage: lm_bench_memory_bank_recall [tokens=1048576] [kv_heads=3] [heads=9] [head_dim=64] [chunk=4] [queries=256]
 //        [k=16] [clusters=4096] [batch=8192] [reps=3] [index=exact,ivf,hnsw] [nlist=0] [nprobe=0] [ef_search=128]
+//        [model=PATH text=PATH layer=21 window=2048 cache=PATH]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -12,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "real_keys.h"
 #include "core/str.h"
 #include "core/thread_pool.h"
 #include "memory/memory_bank/faiss_index.h"
@@ -87,18 +92,45 @@ int Main(int argc, char** argv) {
     }
     a.kv[s.substr(0, eq)] = s.substr(eq + 1);
   }
-  const int64_t tokens = a.Int("tokens", 1 << 20), Hkv = a.Int("kv_heads", 3), H = a.Int("heads", 9),
-                D = a.Int("head_dim", 64), csz = a.Int("chunk", 4), T = a.Int("queries", 256), kc = a.Int("k", 16),
-                batch = a.Int("batch", 8192), reps = std::max<int64_t>(1, a.Int("reps", 3));
+  const int64_t tokens = a.Int("tokens", 1 << 20), csz = a.Int("chunk", 4), T = a.Int("queries", 256),
+                kc = a.Int("k", 16), batch = a.Int("batch", 8192), reps = std::max<int64_t>(1, a.Int("reps", 3));
+  int64_t Hkv = a.Int("kv_heads", 3), H = a.Int("heads", 9), D = a.Int("head_dim", 64);
+  const bool real = a.kv.count("model") > 0;
+  RealKeys rk;
+  if (real) {
+    auto r = LoadOrComputeRealKeys({.model = a.Str("model", ""),
+                                    .text = a.Str("text", "data/kjv.txt"),
+                                    .layer = a.Int("layer", 21),
+                                    .n_tokens = tokens,
+                                    .n_queries = T + 1,  // the last one is the decode token
+                                    .window = a.Int("window", 2048),
+                                    .cache = a.Str("cache", "")});
+    if (!r.ok()) {
+      std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
+      return 1;
+    }
+    rk = std::move(*r);
+    Hkv = rk.n_head_kv;
+    H = rk.n_head;
+    D = rk.head_dim;
+  }
   const Data data(Hkv, D, a.Int("clusters", 4096));
-  const auto q = data.Queries(T, H, 7);
-  const auto q1 = data.Queries(1, H, 8);
+  const auto q = real ? std::vector<float>(rk.queries.begin(), rk.queries.begin() + T * H * D) : data.Queries(T, H, 7);
+  const auto q1 = real ? std::vector<float>(rk.queries.begin() + T * H * D, rk.queries.end()) : data.Queries(1, H, 8);
+  auto tokens_of = [&](int64_t b, int64_t n, std::vector<float>* k) {
+    if (!real) return data.Tokens(b, n, k);
+    const auto from = rk.keys.begin() + b * batch * Hkv * D;
+    k->assign(from, from + n * Hkv * D);
+  };
 
   nlohmann::json out;
   out["config"] = {{"tokens", tokens},    {"chunks", tokens / csz}, {"kv_heads", Hkv},
                    {"heads", H},          {"head_dim", D},          {"chunk_size", csz},
                    {"queries", T},        {"k_chunks", kc},         {"threads", GlobalPool().n_threads()},
-                   {"faiss", HaveFaiss()}};
+                   {"faiss", HaveFaiss()},
+                   {"data", real ? StrCat(a.Str("model", ""), " block ", a.Int("layer", 21), " on ",
+                                          a.Str("text", "data/kjv.txt"))
+                                 : StrCat("synthetic, ", a.Int("clusters", 4096), " clusters")}};
   std::vector<int32_t> truth;  // exact answer for q, [T, H, kc * csz]
   std::string kinds = a.Str("index", "exact,ivf,hnsw");
   for (const std::string name : {"exact", "ivf", "hnsw"}) {
@@ -128,7 +160,7 @@ int Main(int argc, char** argv) {
     for (int64_t b = 0; b * batch < tokens; ++b) {
       const auto g0 = Clock::now();
       const int64_t n = std::min(batch, tokens - b * batch);
-      data.Tokens(b, n, &kv);
+      tokens_of(b, n, &kv);
       gen_ms += MsSince(g0);
       auto w = (*bank)->Add(kv.data(), kv.data(), n);  // values = keys: only the keys matter here
       if (!w.ok()) {

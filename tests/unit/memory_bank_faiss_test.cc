@@ -19,10 +19,15 @@ namespace {
 // queries aim at a centre. Values are irrelevant here.
 class Clustered {
  public:
-  Clustered(int64_t Hkv, int64_t D, int n_clusters, uint32_t seed) : Hkv_(Hkv), D_(D), rng_(seed) {
+  // common > 0 adds one shared vector, `common` times the centres' scale, to every key, as real attention
+  // keys carry (their mean key is nearly as long as a key) and queries do not.
+  Clustered(int64_t Hkv, int64_t D, int n_clusters, uint32_t seed, float common = 0.0f)
+      : Hkv_(Hkv), D_(D), rng_(seed) {
     std::normal_distribution<float> n;
     centres_.resize(static_cast<size_t>(n_clusters * Hkv * D));
     for (float& x : centres_) x = 2.0f * n(rng_);
+    shared_.resize(static_cast<size_t>(Hkv * D));
+    for (float& x : shared_) x = 2.0f * common * n(rng_);
   }
   // [N, Hkv, D]
   std::vector<float> Tokens(int64_t N, int64_t csz) {
@@ -32,11 +37,12 @@ class Clustered {
     for (int64_t t = 0; t < N; t += csz) {
       const int64_t c = pick(rng_);
       for (int64_t j = t; j < std::min(N, t + csz); ++j)
-        for (int64_t i = 0; i < Hkv_ * D_; ++i) k[j * Hkv_ * D_ + i] = centres_[c * Hkv_ * D_ + i] + n(rng_);
+        for (int64_t i = 0; i < Hkv_ * D_; ++i)
+          k[j * Hkv_ * D_ + i] = centres_[c * Hkv_ * D_ + i] + shared_[i] + n(rng_);
     }
     return k;
   }
-  // [T, H, D]: query head h aims at a centre of kv head h / (H / Hkv).
+  // [T, H, D]: query head h aims at a centre of kv head h / (H / Hkv), without the keys' shared part.
   std::vector<float> Queries(int64_t T, int64_t H) {
     std::normal_distribution<float> n;
     std::uniform_int_distribution<int64_t> pick(0, static_cast<int64_t>(centres_.size() / (Hkv_ * D_)) - 1);
@@ -52,7 +58,7 @@ class Clustered {
  private:
   int64_t Hkv_, D_;
   std::mt19937 rng_;
-  std::vector<float> centres_;
+  std::vector<float> centres_, shared_;  // shared_: [Hkv, D], in every key, not in the queries
 };
 
 // Mean over rows of |approx ∩ exact| / k; also checks every approximate slot is a stored chunk's first token.
@@ -143,6 +149,23 @@ TEST(MemoryBankFaiss, RecallThroughEviction) {
     EXPECT_LT(p.approx->exact_fallback_rows(), 16 * T * H / 10) << "fallback rows " << p.approx->exact_fallback_rows();
     EXPECT_GT(p.approx->bytes(), p.exact->bytes());
   }
+}
+
+// Keys sharing a dominant direction that the queries lack (real keys do): an inner-product HNSW graph over them
+// found 9% of the exact top chunks on SmolLM2's block 21; the index stores centred keys, which ranks the same.
+TEST(MemoryBankFaiss, HnswRecallWithACommonKeyComponent) {
+  if (!HaveFaiss()) GTEST_SKIP() << "built without faiss";
+  const int64_t Hkv = 1, H = 3, D = 32, csz = 2, T = 32, kc = 8;
+  Pair p = MakePair({.n_head_kv = Hkv,
+                     .head_dim = D,
+                     .chunk_size = csz,
+                     .capacity_tokens = 8192,
+                     .index = IndexKind::kFaissHnsw});
+  Clustered data(Hkv, D, 64, 5, /*common=*/3.0f);
+  p.Add(data.Tokens(8192, csz), 8192);
+  const auto q = data.Queries(T, H);
+  // Measured: 1.0 with centred keys, 0.65 without (0.26 at common = 10).
+  EXPECT_GE(Recall(*p.approx, *p.exact, q, T, H, kc), 0.85);
 }
 
 TEST(MemoryBankFaiss, HnswBeamNarrowerThanKFallsBackToExact) {

@@ -39,6 +39,36 @@ void PrepareThreads() {
   omp_set_num_threads(1);  // per calling thread in libgomp
 }
 
+// Keys of one attention layer share a large common component (SmolLM2-135M block 21 on KJV text: the mean key
+// has norm ~17.6 against ~18.8 for a key), and an inner-product graph built on them is ruled by that
+// direction: HNSW found 9% of the exact top-16 chunks. Subtracting a fixed vector mu from every indexed key
+// leaves each query's ranking unchanged (q·(k − mu) = q·k − q·mu, a constant per query), so the graph stores
+// k − mu, with mu the mean of the keys it was started from, and queries go in as they are (0.90 recall). IVF
+// does not need it: its k-means lists and probe order are the same up to that constant (measured: 0.947
+// without, 0.934 with).
+class KeyOffset {
+ public:
+  // Sets mu to the mean of keys [n, d].
+  void Fit(const float* keys, int64_t n, int64_t d) {
+    mu_.assign(static_cast<size_t>(d), 0.0f);
+    std::vector<double> sum(static_cast<size_t>(d), 0.0);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < d; ++j) sum[j] += keys[i * d + j];
+    for (int64_t j = 0; j < d; ++j) mu_[j] = n > 0 ? static_cast<float>(sum[j] / static_cast<double>(n)) : 0.0f;
+  }
+  // keys [n, d] − mu, into a buffer that lives until the next call.
+  const float* Apply(const float* keys, int64_t n) {
+    const int64_t d = static_cast<int64_t>(mu_.size());
+    buf_.resize(static_cast<size_t>(n * d));
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < d; ++j) buf_[i * d + j] = keys[i * d + j] - mu_[j];
+    return buf_.data();
+  }
+
+ private:
+  std::vector<float> mu_, buf_;
+};
+
 class IvfIndex final : public ChunkIndex {
  public:
   IvfIndex(int64_t d, const FaissParams& p)
@@ -108,10 +138,15 @@ class HnswIndex final : public ChunkIndex {
   void Append(const float* all_keys, int64_t n_stored, int64_t n_new, int64_t first_id) override {
     if (n_new <= 0) return;
     // HNSW numbers vectors 0, 1, ... in insertion order; internal id i is absolute id graph_first_id_ + i.
-    if (index_->ntotal == 0) graph_first_id_ = first_id + n_stored - n_new;
+    const float* added = all_keys + (n_stored - n_new) * d_;
+    if (index_->ntotal == 0) {
+      graph_first_id_ = first_id + n_stored - n_new;
+      offset_.Fit(added, n_new, d_);
+    }
     LM_CHECK(graph_first_id_ + index_->ntotal == first_id + n_stored - n_new, "memory_bank: HNSW ids out of step");
     PrepareThreads();
-    Guarded("HNSW add", [&] { index_->add(n_new, all_keys + (n_stored - n_new) * d_); });
+    const float* centred = offset_.Apply(added, n_new);
+    Guarded("HNSW add", [&] { index_->add(n_new, centred); });
   }
 
   void Evict(const float* all_keys, int64_t n_stored, int64_t first_id) override {
@@ -123,7 +158,9 @@ class HnswIndex final : public ChunkIndex {
       Clear();
       graph_first_id_ = first_id;
       PrepareThreads();
-      Guarded("HNSW rebuild", [&] { index_->add(n_stored, all_keys); });
+      offset_.Fit(all_keys, n_stored, d_);
+      const float* centred = offset_.Apply(all_keys, n_stored);
+      Guarded("HNSW rebuild", [&] { index_->add(n_stored, centred); });
     }
   }
 
@@ -168,6 +205,7 @@ class HnswIndex final : public ChunkIndex {
   FaissParams p_;
   std::unique_ptr<faiss::IndexHNSWFlat> index_;
   int64_t graph_first_id_ = 0;  // absolute id of internal id 0
+  KeyOffset offset_;            // fitted when the graph is (re)started
 };
 
 }  // namespace

@@ -16,6 +16,8 @@
 //    SSE-only faiss 1.7.3 on a shared 2-core EPYC), i.e. ~25 s per 100k chunks per kv head on one core.
 //    faiss 1.7.3 ignores a per-call efSearch and does not widen the beam to k, so hnsw_ef_search is set on
 //    the index once, and a Retrieve asking for more than hnsw_ef_search chunks is answered exactly.
+//    The graph stores keys minus a fixed mean (ranking unchanged; see KeyOffset in faiss_index.cc): real
+//    attention keys share a dominant direction that an inner-product graph otherwise collapses onto.
 // A row for which faiss finds fewer than k live chunks (a small IVF probe, a sparse filtered HNSW
 // neighbourhood) comes back with -1 entries; the bank re-ranks such rows exactly.
 //
