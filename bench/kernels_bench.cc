@@ -1,6 +1,7 @@
 // Product kernels at the default model's shapes (K=576→N=576/192/1536, K=1536→N=576, LM head 576→49152),
 // single-threaded kernel calls and ops::MatMul on the global pool, for T=1 (decode) and T=512 (prefill).
-// Counters: weight GB/s (bytes of W read per call / time) and GFLOP/s (2·T·N·K / time).
+// Counters: weight GB/s (bytes of W read per call / time) and GFLOP/s (2·T·N·K / time). BM_StreamRead is the
+// memory-bandwidth ceiling that decode's weight reads are held to.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -57,6 +58,27 @@ void BM_Kernel(benchmark::State& st, DType t) {
   }
   SetCounters(st, t, N, K, T);
 }
+
+// The decode limit: reading a buffer far larger than the caches once, split across the pool's threads the way
+// a matmul splits its rows (args: MiB, threads). 64-bit XOR lanes vectorise and cost nothing beside the loads.
+void BM_StreamRead(benchmark::State& st) {
+  const int64_t n = st.range(0) * (1 << 20) / 8;
+  SetGlobalThreads(static_cast<int>(st.range(1)));
+  std::vector<uint64_t> buf(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) buf[i] = static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull;
+  std::vector<uint64_t> part(64);
+  for (auto _ : st) {
+    GlobalPool().ParallelFor(n / 4096, [&](int64_t b, int64_t e, int thread) {
+      uint64_t x[8] = {};
+      for (int64_t i = b * 4096; i < e * 4096; i += 8)
+        for (int j = 0; j < 8; ++j) x[j] ^= buf[i + j];
+      part[static_cast<size_t>(thread)] ^= x[0] ^ x[1] ^ x[2] ^ x[3] ^ x[4] ^ x[5] ^ x[6] ^ x[7];
+    });
+    benchmark::DoNotOptimize(part.data());
+  }
+  st.counters["GB/s"] = benchmark::Counter(static_cast<double>(n) * 8e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_StreamRead)->Args({512, 1})->Args({512, 2})->ArgNames({"MiB", "thr"})->UseRealTime()->MinTime(1.0);
 
 void KernelArgs(benchmark::internal::Benchmark* b) {
   for (const auto& s : kShapes)
