@@ -33,13 +33,15 @@ struct Args {
   std::string model = "models/smollm2-135m-instruct-q4_1.gguf";
   std::string data = "data/kjv.txt";
   std::string trainable = "full";
-  std::string config = "plain";  // plain | mst | ckpt | mst+ckpt
+  std::string config = "plain";  // plain | mst | ckpt[:SPAN] | mst+ckpt[:SPAN]
+  int64_t span = 0;               // blocks recomputed together under checkpointing (0: auto)
   int64_t T = 0;
   int threads = 0;  // 0: all cores
 };
 
 constexpr const char* kUsage =
-    "usage: lm_bench_train_memory --T N [--config plain|mst|ckpt|mst+ckpt] [--trainable full|lora:q,v|side:256]\n"
+    "usage: lm_bench_train_memory --T N [--config plain|mst|ckpt[:SPAN]|mst+ckpt[:SPAN]]\n"
+    "                             [--trainable full|lora:q,v|side:256]\n"
     "                             [--model FILE.gguf] [--data FILE.txt] [--threads N]\n"
     "One forward+backward at T tokens (T may exceed the model's context: RoPE extrapolates); prints one JSON line.\n";
 
@@ -63,8 +65,19 @@ Result<Args> ParseArgs(int argc, char** argv) {
     }
   }
   if (a.T <= 0) return InvalidArgument(StrCat("--T must be positive\n", kUsage));
-  if (a.config != "plain" && a.config != "mst" && a.config != "ckpt" && a.config != "mst+ckpt")
-    return InvalidArgument(StrCat("--config '", a.config, "': expected plain, mst, ckpt or mst+ckpt"));
+  const std::string base = a.config.substr(0, a.config.find(':'));
+  if (base != a.config) {
+    if (base != "ckpt" && base != "mst+ckpt")
+      return InvalidArgument(StrCat("--config '", a.config, "': only ckpt and mst+ckpt take a :SPAN"));
+    try {
+      a.span = std::stoll(a.config.substr(base.size() + 1));
+    } catch (...) {
+      return InvalidArgument(StrCat("--config '", a.config, "': SPAN must be a number"));
+    }
+    if (a.span < 1) return InvalidArgument(StrCat("--config '", a.config, "': SPAN must be >= 1"));
+  }
+  if (base != "plain" && base != "mst" && base != "ckpt" && base != "mst+ckpt")
+    return InvalidArgument(StrCat("--config '", a.config, "': expected plain, mst, ckpt[:SPAN] or mst+ckpt[:SPAN]"));
   return a;
 }
 
@@ -115,8 +128,10 @@ Status Main(int argc, char** argv) {
   auto spec = train::ParseTrainableSpec(a.trainable);
   if (!spec.ok()) return spec.status();
   train::ComputeOptions o;
-  if (a.config == "mst" || a.config == "mst+ckpt") o.mlp_chunks = o.head_chunks = -1;  // the trainer's "auto"
-  o.checkpoint_layers = a.config == "ckpt" || a.config == "mst+ckpt";
+  const std::string base = a.config.substr(0, a.config.find(':'));
+  if (base == "mst" || base == "mst+ckpt") o.mlp_chunks = o.head_chunks = -1;  // the trainer's "auto"
+  o.checkpoint_layers = base == "ckpt" || base == "mst+ckpt";
+  o.checkpoint_span = a.span;
 
   auto file = gguf::GgufFile::Open(a.model);
   if (!file.ok()) return file.status();
@@ -150,6 +165,7 @@ Status Main(int argc, char** argv) {
       {"trainable", spec->text.empty() ? a.trainable : spec->text},
       {"T", a.T},
       {"config", a.config},
+      {"checkpoint_span", train::CheckpointSpan(c, c.n_layer, o, true, train::BlockActFloatsPerToken(c, o, false))},
       {"n_ctx_train", c.n_ctx_train},
       {"beyond_context", a.T > c.n_ctx_train},
       {"threads", GlobalPool().n_threads()},

@@ -4,7 +4,8 @@
 # fits a memory budget per config, its ratio to plain, and each config's throughput cost.
 #
 #   bench/train_memory.sh [options] T [T ...]
-#     -c, --configs LIST    comma list of plain, mst, ckpt (checkpointing alone), mst+ckpt (default: plain,mst,mst+ckpt)
+#     -c, --configs LIST    comma list of plain, mst, ckpt (checkpointing alone), mst+ckpt (default: plain,mst,mst+ckpt);
+#                           ckpt:N / mst+ckpt:N recompute N blocks per saved input (default: the span that saves most)
 #     -g, --budget-gib G    memory budget in GiB (default 8)
 #     -m, --model FILE      default models/smollm2-135m-instruct-q4_1.gguf
 #     -t, --trainable SPEC  full (default) | lora:q,v | side:256 | layers:0-3 ...
@@ -31,7 +32,7 @@ while [[ $# -gt 0 ]]; do
     -b|--bin) bin="$2"; shift 2 ;;
     --fit-min-t) fit_min_t="$2"; shift 2 ;;
     --fit-only) fit_only=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     -*) echo "train_memory.sh: unknown option $1" >&2; exit 2 ;;
     *) lengths+=("$1"); shift ;;
   esac
@@ -70,7 +71,7 @@ rows = [json.loads(l) for l in open(path) if l.strip()]
 rows = [r for r in rows if r.get("model") == model and r.get("trainable") == trainable and r["T"] >= fit_min_t]
 if not rows:
     sys.exit(f"train_memory.sh: no lines for {model} / {trainable} in {path}")
-order = ["plain", "mst", "ckpt", "mst+ckpt"]
+order = ["plain", "mst", "ckpt", "ckpt:1", "mst+ckpt", "mst+ckpt:1"]
 by = {}
 for r in rows:
     by.setdefault(r["config"], {})[r["T"]] = r  # a later line for the same (config, T) wins

@@ -34,7 +34,9 @@ Result<double> SideNet::Run(const SideNetCall& call, const train::ComputeOptions
 
   // Forward: x = H[0]; x = block_l(x) + (H[2l+2] − H[2l]).
   std::vector<float> x(hidden_at(0), hidden_at(0) + T * C);
-  train::BlockStack stack(Ls, o.checkpoint_layers && backward, [&](int64_t l, bool attention_only) {
+  // The memory layer's joint attention saves a little more than the others; the span is sized by it.
+  const int64_t span = train::CheckpointSpan(c, Ls, o, backward, train::BlockActFloatsPerToken(c, o, true));
+  train::BlockStack stack(Ls, span, [&](int64_t l, bool attention_only) {
     return train::BlockCall{.layer = &layers_[static_cast<size_t>(l)], .config = &c, .pos = pos.data(), .T = T,
                             .o = &o, .attention_only = attention_only,
                             .joint = l == config_.side_memory_layer() ? &joint : nullptr};

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "train/mst.h"
 #include "train/ops/attention_train.h"
@@ -50,6 +51,27 @@ int64_t MlpChunkRows(const ModelConfig& c, int64_t T, const ComputeOptions& o) {
   if (o.mlp_chunks == 0) return 0;
   if (o.mlp_chunks < 0) return c.n_embd;  // HF-fork rule: chunks of C tokens
   return std::max<int64_t>(1, (T + o.mlp_chunks - 1) / o.mlp_chunks);
+}
+
+int64_t BlockActFloatsPerToken(const ModelConfig& c, const ComputeOptions& o, bool joint) {
+  // LayerActs::Resize's layout: x_in, x_mid, rstd1, rstd2, q, att, k, v, lse (+ gate/up without MST; + the
+  // unrotated query, memory output and its log-sum-exp for joint attention).
+  int64_t n = 2 * c.n_embd + 2 + 2 * c.q_dim() + 2 * c.kv_dim() + c.n_head;
+  if (o.mlp_chunks == 0) n += 2 * c.n_ff;
+  if (joint) n += 2 * c.q_dim() + c.n_head;
+  return n;
+}
+
+int64_t CheckpointSpan(const ModelConfig& c, int64_t n_blocks, const ComputeOptions& o, bool backward,
+                       int64_t act_floats) {
+  if (!o.checkpoint_layers || !backward || n_blocks <= 0) return 0;
+  if (o.checkpoint_span > 0) return std::min(o.checkpoint_span, n_blocks);
+  int64_t best = 1, best_floats = std::numeric_limits<int64_t>::max();
+  for (int64_t s = 1; s <= n_blocks; ++s) {
+    const int64_t floats = (n_blocks + s - 1) / s * c.n_embd + s * act_floats;
+    if (floats < best_floats) best = s, best_floats = floats;
+  }
+  return best;
 }
 
 bool TrainLayer::HasTrainable() const {

@@ -17,11 +17,25 @@ namespace lm::train {
 struct ComputeOptions {
   int64_t mlp_chunks = 0;   // MST mini-sequences for the MLP: 0 = off (save [T, I]), -1 = auto (chunks of C tokens)
   int64_t head_chunks = 0;  // MST mini-sequences for LM head + CE: 0 = off ([T, V] logits), -1 = auto (mst.h)
-  bool checkpoint_layers = false;  // keep only each block's input; recompute the block in backward
+  bool checkpoint_layers = false;  // keep only some blocks' inputs; recompute the blocks in backward
+  // Under checkpoint_layers, blocks recomputed together from one saved input: 1 saves every block's input
+  // and holds one block's activations in backward; s saves every s-th input and holds s blocks' activations.
+  // 0 = auto: the span that holds the fewest floats (CheckpointSpan). Same result for every span.
+  int64_t checkpoint_span = 0;
 };
 
 // MLP rows per mini-sequence under o (0 = whole sequence with saved activations).
 int64_t MlpChunkRows(const ModelConfig& c, int64_t T, const ComputeOptions& o);
+
+// Floats per token that one block's saved activations (LayerActs) hold under o.
+int64_t BlockActFloatsPerToken(const ModelConfig& c, const ComputeOptions& o, bool joint);
+
+// The checkpoint span for a stack of n_blocks blocks under o: 0 without checkpointing (or without backward),
+// o.checkpoint_span when set, else the s minimising ceil(n_blocks / s) saved inputs (C floats per token each)
+// + s blocks' activations (act_floats per token each) — for SmolLM2-135M under MST: s = 3, 54 KiB per token
+// instead of 78 KiB at s = 1.
+int64_t CheckpointSpan(const ModelConfig& c, int64_t n_blocks, const ComputeOptions& o, bool backward,
+                       int64_t act_floats);
 
 // One block's weights; each is trainable or frozen as the spec declared.
 struct TrainLayer {

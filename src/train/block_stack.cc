@@ -1,39 +1,46 @@
 // BlockStack: forward with saved activations or checkpointed inputs, backward newest first.
 #include "train/block_stack.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace lm::train {
 
-BlockStack::BlockStack(int64_t n_blocks, bool checkpoint, std::function<BlockCall(int64_t, bool)> call)
+BlockStack::BlockStack(int64_t n_blocks, int64_t checkpoint_span, std::function<BlockCall(int64_t, bool)> call)
     : n_(n_blocks),
-      checkpoint_(checkpoint),
+      span_(std::clamp<int64_t>(checkpoint_span, 0, std::max<int64_t>(n_blocks, 1))),
       call_(std::move(call)),
-      acts_(checkpoint ? 1 : static_cast<size_t>(n_blocks)),
-      block_in_(checkpoint ? static_cast<size_t>(n_blocks) : 0) {}
+      acts_(static_cast<size_t>(span_ > 0 ? span_ : n_blocks)),
+      block_in_(span_ > 0 ? static_cast<size_t>((n_blocks + span_ - 1) / span_) : 0) {}
 
-void BlockStack::Forward(float* x, const std::function<void(int64_t, float*)>& after) {
+void BlockStack::Forward(float* x, std::function<void(int64_t, float*)> after) {
+  after_ = std::move(after);
   for (int64_t l = 0; l < n_; ++l) {
     const BlockCall b = call_(l, false);
-    if (checkpoint_) block_in_[static_cast<size_t>(l)].assign(x, x + b.T * b.config->n_embd);
+    if (span_ > 0 && l % span_ == 0) block_in_[static_cast<size_t>(l / span_)].assign(x, x + b.T * b.config->n_embd);
     BlockForward(b, x, acts(l));
-    if (after) after(l, x);
+    if (after_) after_(l, x);
+  }
+}
+
+void BlockStack::Recompute(int64_t l0, int64_t l1) {
+  // The saved input becomes the running residual stream of the span, then is freed.
+  std::vector<float> x = std::move(block_in_[static_cast<size_t>(l0 / span_)]);
+  for (int64_t l = l0; l < l1; ++l) {
+    const BlockCall b = call_(l, false);
+    // Under MST the MLP recomputes its own chunks in backward, so the last block of the span can skip its
+    // MLP (nothing reads that block's output); the blocks below it need their whole output.
+    const bool last = l + 1 == l1;
+    BlockForward(call_(l, last && MlpChunkRows(*b.config, b.T, *b.o) != 0), x.data(), acts(l));
+    if (!last && after_) after_(l, x.data());
   }
 }
 
 void BlockStack::Backward(float* dx, int64_t lowest) {
   for (int64_t l = n_ - 1; l >= lowest; --l) {
-    const BlockCall b = call_(l, false);
-    LayerActs& s = acts(l);
-    if (checkpoint_) {  // recompute this block's activations from its saved input
-      std::vector<float>& xin = block_in_[static_cast<size_t>(l)];
-      // Under MST the MLP recomputes its own chunks in backward, so its forward can be skipped here; without
-      // MST its saved gate/up activations are needed.
-      BlockForward(call_(l, MlpChunkRows(*b.config, b.T, *b.o) != 0), xin.data(), s);
-      std::vector<float>().swap(xin);
-    }
-    BlockBackward(b, dx, s);
-    if (!checkpoint_) std::vector<float>().swap(s.gu);  // release as we go: the peak stays at the forward's
+    if (span_ > 0 && (l + 1 == n_ || (l + 1) % span_ == 0)) Recompute(l / span_ * span_, l + 1);
+    BlockBackward(call_(l, false), dx, acts(l));
+    if (span_ == 0) std::vector<float>().swap(acts(l).gu);  // release as we go: the peak stays at the forward's
   }
 }
 

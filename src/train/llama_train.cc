@@ -44,7 +44,8 @@ Result<double> TrainModel::Run(std::span<const int32_t> tokens, std::span<const 
   } else {
     ops::EmbeddingLookup(token_embd_.frozen, tokens.data(), T, x.data());
   }
-  BlockStack stack(L, o.checkpoint_layers && backward, [&](int64_t l, bool attention_only) {
+  const int64_t span = CheckpointSpan(c, L, o, backward, BlockActFloatsPerToken(c, o, false));
+  BlockStack stack(L, span, [&](int64_t l, bool attention_only) {
     return BlockCall{.layer = &layers_[static_cast<size_t>(l)], .config = &c, .pos = pos.data(), .T = T, .o = &o,
                      .attention_only = attention_only};
   });
@@ -95,10 +96,10 @@ Result<double> TrainModel::Run(std::span<const int32_t> tokens, std::span<const 
 uint64_t EstimateActivationBytes(const ModelConfig& c, int64_t T, const ComputeOptions& o) {
   const uint64_t C = static_cast<uint64_t>(c.n_embd), I = static_cast<uint64_t>(c.n_ff);
   const uint64_t V = static_cast<uint64_t>(c.n_vocab), t = static_cast<uint64_t>(T);
-  const uint64_t per_layer = t * (3 * C + 2 * static_cast<uint64_t>(c.q_dim() + c.kv_dim()) + c.n_head + 2) +
-                             (o.mlp_chunks == 0 ? 2 * t * I : 0);
+  const uint64_t per_layer = t * static_cast<uint64_t>(BlockActFloatsPerToken(c, o, false) + c.n_embd);
   const uint64_t L = static_cast<uint64_t>(c.n_layer);
-  const uint64_t saved = o.checkpoint_layers ? L * t * C + per_layer : L * per_layer;
+  const uint64_t span = static_cast<uint64_t>(CheckpointSpan(c, c.n_layer, o, true, BlockActFloatsPerToken(c, o, false)));
+  const uint64_t saved = span > 0 ? (L + span - 1) / span * t * C + span * per_layer : L * per_layer;
   const int64_t mlp_rows = o.mlp_chunks == 0 ? T : std::min<int64_t>(T, MlpChunkRows(c, T, o));
   const int64_t head_m = o.head_chunks < 0 ? DefaultHeadChunks(c.n_vocab, c.n_embd, T) : o.head_chunks;
   const uint64_t head_rows = static_cast<uint64_t>(head_m == 0 ? T : ChunkLength(T, head_m));

@@ -1,10 +1,12 @@
 // LongMem SideNet on tiny random backbones: the initial SideNet follows the spec's algebra (checked against
 // an independent double-precision reference), a gate forced shut reproduces local-only attention, memory is
-// retrieve-then-write, gradients match finite differences through the memory layer, files round-trip.
+// retrieve-then-write, gradients match finite differences through the memory layer, checkpointing spans match
+// the plain path, files round-trip.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <numeric>
 
 #include "model/config.h"
@@ -367,6 +369,45 @@ TEST_F(SideNetTest, GradientsMatchFiniteDifferences) {
       worst = std::max(worst, std::abs(fd - p->grad[j]) / (std::abs(p->grad[j]) + 1e-3));
     }
     EXPECT_LT(worst, 2e-2) << name;
+  }
+}
+
+// Checkpointed SideNet blocks (recomputed in spans, the cross-network residual re-added between the blocks of
+// a span, the memory layer retrieving again) give the plain path's loss and gradients.
+TEST(SideNetCheckpointing, SpansMatchThePlainPath) {
+  Tiny tiny = MakeTiny(10);  // 5 side blocks
+  auto net = SideNet::Init(tiny.file, DefaultSideNetConfig(tiny.c), SmallMemory());
+  ASSERT_TRUE(net.ok()) << net.status().ToString();
+  auto lm = LongMem::Create(tiny.model, net->get(), SmallMemory());
+  ASSERT_TRUE(lm.ok()) << lm.status().ToString();
+  ASSERT_TRUE((*lm)->Memorize(Tokens(24, 3)).ok());
+  for (float& g : (*net)->gate_logits()) g = 0.3f;
+  const auto tokens = Tokens(11, 4);
+  const auto labels = Labels(tokens);
+  auto run = [&](const train::ComputeOptions& o, std::map<std::string, std::vector<float>>* grads) {
+    (*net)->params().ZeroGrad();
+    auto st = (*lm)->Segment(tokens, {.labels = labels, .backward = true, .write_memory = false, .compute = o});
+    EXPECT_TRUE(st.ok()) << st.status().ToString();
+    for (const auto& p : (*net)->params().all()) (*grads)[p->name] = p->grad;
+    return st.ok() ? st->loss : NAN;
+  };
+  for (int64_t mlp : {0, 3}) {
+    std::map<std::string, std::vector<float>> g0;
+    const double l0 = run({.mlp_chunks = mlp, .head_chunks = mlp}, &g0);
+    for (int64_t span : {1, 2, 3, 0}) {
+      SCOPED_TRACE(testing::Message() << "mlp chunks " << mlp << ", span " << span);
+      std::map<std::string, std::vector<float>> g;
+      const double l = run({.mlp_chunks = mlp, .head_chunks = mlp, .checkpoint_layers = true, .checkpoint_span = span}, &g);
+      EXPECT_NEAR(l, l0, 1e-6 * std::abs(l0));
+      for (const auto& [name, v] : g) {
+        double diff = 0, scale = 0;
+        for (size_t i = 0; i < v.size(); ++i) {
+          diff = std::max(diff, static_cast<double>(std::abs(v[i] - g0[name][i])));
+          scale = std::max(scale, static_cast<double>(std::abs(g0[name][i])));
+        }
+        EXPECT_LE(diff, 4e-6 * scale) << name;
+      }
+    }
   }
 }
 

@@ -1,10 +1,12 @@
 // Whole-model training tests on tiny synthetic Llama GGUFs: model gradients vs finite differences, MST and
 // layer checkpointing give the same loss and gradients as the plain path (T not divisible by the chunk
-// count, ignored labels), declared trainable sets (layers, LoRA, side module) on a frozen q8_0 backbone, and
-// sequences past the trained context only on request (memory benchmarks).
+// count, ignored labels) whatever the checkpointing span, declared trainable sets (layers, LoRA, side module)
+// on a frozen q8_0 backbone, and sequences past the trained context only on request (memory benchmarks).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "model/tiny_model.h"
 #include "train/llama_train.h"
@@ -12,10 +14,12 @@
 namespace lm::train {
 namespace {
 
-std::unique_ptr<TrainModel> Tiny(const std::string& spec, DType proj = DType::kF32, int64_t V = 128) {
+std::unique_ptr<TrainModel> Tiny(const std::string& spec, DType proj = DType::kF32, int64_t V = 128,
+                                 int64_t n_layer = 2) {
   test::TinySpec ts;
   ts.proj_dtype = proj;
   ts.n_vocab = V;
+  ts.n_layer = n_layer;
   auto file = test::BuildTinyModel(ts);
   auto s = ParseTrainableSpec(spec);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
@@ -90,6 +94,36 @@ TEST(TrainModel, MstAndCheckpointingMatchPlainPath) {
     // ulps of the largest entry, where a wrong chunk boundary or mask would be off by orders of magnitude.
     for (const auto& [name, g] : Grads(*m))
       EXPECT_LE(MaxRelDiff(g, g0.at(name)), 4e-6) << name << " mlp " << o.mlp_chunks << " head " << o.head_chunks;
+  }
+}
+
+// Checkpointing spans: s blocks recomputed from every s-th saved input (5 blocks: spans that divide it and
+// spans that leave a shorter top span) give the same loss and gradients as span 1, bit for bit (the same
+// operations on the same inputs), with and without MST; the automatic span holds the fewest saved bytes.
+TEST(TrainModel, CheckpointSpansMatchEveryBlockCheckpointing) {
+  std::vector<int32_t> tok, lab;
+  Sequence(37, &tok, &lab);
+  for (int64_t mlp : {0, 3}) {
+    ComputeOptions base{.mlp_chunks = mlp, .head_chunks = mlp, .checkpoint_layers = true, .checkpoint_span = 1};
+    auto ref = Tiny("full", DType::kF32, 128, 5);
+    const double l1 = *ref->Run(tok, lab, base, true);
+    const uint64_t saved1 = ref->last_saved_bytes();
+    std::map<int64_t, uint64_t> saved;  // by span
+    const auto g1 = Grads(*ref);
+    auto plain = Tiny("full", DType::kF32, 128, 5);
+    EXPECT_NEAR(*plain->Run(tok, lab, {.mlp_chunks = mlp, .head_chunks = mlp}, true), l1, 1e-6 * std::abs(l1));
+    for (int64_t span : {2, 3, 5, 0}) {
+      SCOPED_TRACE(testing::Message() << "mlp chunks " << mlp << ", span " << span);
+      ComputeOptions o = base;
+      o.checkpoint_span = span;
+      auto m = Tiny("full", DType::kF32, 128, 5);
+      EXPECT_EQ(*m->Run(tok, lab, o, true), l1);
+      for (const auto& [name, g] : Grads(*m)) EXPECT_EQ(MaxRelDiff(g, g1.at(name)), 0.0) << name;
+      saved[span] = m->last_saved_bytes();
+    }
+    // Auto picks the span that holds least: ceil(5 / s) inputs of C floats vs s blocks' activations.
+    EXPECT_EQ(saved[0], std::min({saved1, saved[2], saved[3], saved[5]}));
+    EXPECT_NE(saved[2], saved1);  // the span is really applied
   }
 }
 

@@ -29,6 +29,7 @@ struct TrainOpts {
   double holdout = 0.05;
   std::string schedule = "cosine", trainable = "full", mst = "auto";
   bool checkpoint_layers = false, resume = false;
+  int64_t checkpoint_span = 0;
   uint64_t seed = 1234;
 };
 
@@ -43,7 +44,7 @@ uint64_t AvailableMemoryBytes() {
 }
 
 Result<train::ComputeOptions> ParseMst(const TrainOpts& o) {
-  train::ComputeOptions c{.checkpoint_layers = o.checkpoint_layers};
+  train::ComputeOptions c{.checkpoint_layers = o.checkpoint_layers, .checkpoint_span = o.checkpoint_span};
   if (o.mst == "auto") {
     c.mlp_chunks = c.head_chunks = -1;
   } else if (o.mst != "off") {
@@ -179,7 +180,10 @@ void RegisterTrain(CLI::App& app, int& exit_code) {
   cmd->add_option("--trainable", o->trainable, "full | layers:0-3 | lora:q,v:r=8:alpha=16 | side:256")
       ->capture_default_str();
   cmd->add_option("--mst-chunks", o->mst, "MST mini-sequences: auto | off | N")->capture_default_str();
-  cmd->add_flag("--checkpoint-layers", o->checkpoint_layers, "recompute each block in backward");
+  cmd->add_flag("--checkpoint-layers", o->checkpoint_layers, "keep only some blocks' inputs; recompute them in backward");
+  cmd->add_option("--checkpoint-span", o->checkpoint_span,
+                  "blocks recomputed per saved input under --checkpoint-layers (0: the span that saves most)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--holdout", o->holdout, "fraction of windows held out")->capture_default_str();
   cmd->add_option("--seed", o->seed, "data-order and initialisation seed")->capture_default_str();
   cmd->add_option("--max-tokens", o->max_tokens, "use only the first N tokens of the data (0: all)");

@@ -31,12 +31,13 @@ struct Opts {
   std::string schedule = "linear", mst = "auto", init = "paper";
   double holdout = 0.02;
   bool resume = false, no_reset = false, checkpoint_layers = false;
+  int64_t checkpoint_span = 0;
   uint64_t seed = 1234;
   LongMemCliOptions memory;
 };
 
 Result<train::ComputeOptions> ParseCompute(const Opts& o) {
-  train::ComputeOptions c{.checkpoint_layers = o.checkpoint_layers};
+  train::ComputeOptions c{.checkpoint_layers = o.checkpoint_layers, .checkpoint_span = o.checkpoint_span};
   if (o.mst == "auto") {
     c.mlp_chunks = c.head_chunks = -1;
   } else if (o.mst != "off") {
@@ -200,7 +201,10 @@ void RegisterTrainSideNet(CLI::App& app, int& exit_code) {
                  "projections zeroed: the untrained SideNet reproduces the backbone)")->capture_default_str();
   cmd->add_flag("--no-reset", o->no_reset, "keep the memory across document boundaries (the official code's behaviour)");
   cmd->add_option("--mst-chunks", o->mst, "MST mini-sequences: auto | off | N")->capture_default_str();
-  cmd->add_flag("--checkpoint-layers", o->checkpoint_layers, "recompute each side block in backward");
+  cmd->add_flag("--checkpoint-layers", o->checkpoint_layers, "keep only some side blocks' inputs; recompute them in backward");
+  cmd->add_option("--checkpoint-span", o->checkpoint_span,
+                  "side blocks recomputed per saved input under --checkpoint-layers (0: the span that saves most)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-tokens", o->max_tokens, "use only the first N tokens of the data (0: all)");
   cmd->add_option("--stop-after", o->stop_after, "stop (checkpointed) after N steps of the --steps schedule");
   cmd->add_flag("--resume", o->resume, "continue from --out");
