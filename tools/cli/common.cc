@@ -14,9 +14,7 @@
 #include "core/log.h"
 #include "core/thread_pool.h"
 
-#ifndef LM_GIT_REVISION
-#define LM_GIT_REVISION "unknown"
-#endif
+#include "git_revision.h"  // generated at build time (tools/cli/git_revision.cmake)
 
 namespace lm::cli {
 
