@@ -63,6 +63,8 @@ Result<double> SideNet::Run(const SideNetCall& call, const train::ComputeOptions
   std::vector<float> dx(static_cast<size_t>(T * C), 0.0f);
   train::RmsNormBackward({.dx = dx.data(), .dw = output_norm_.grad(), .dy = dh.data(), .x = x.data(),
                           .w = output_norm_.f32(), .rstd = rstd.data(), .R = T, .C = C});
+  // Dead from here on; released before the blocks' backward, whose peak is the step's.
+  for (auto* dead : {&x, &h, &dh}) std::vector<float>().swap(*dead);
   stack.Backward(dx.data());
   return loss;
 }
