@@ -44,7 +44,9 @@ uint64_t AvailableMemoryBytes() {
 }
 
 Result<train::ComputeOptions> ParseMst(const TrainOpts& o) {
-  train::ComputeOptions c{.checkpoint_layers = o.checkpoint_layers, .checkpoint_span = o.checkpoint_span};
+  // A span asks for checkpointing by itself.
+  train::ComputeOptions c{.checkpoint_layers = o.checkpoint_layers || o.checkpoint_span > 0,
+                          .checkpoint_span = o.checkpoint_span};
   if (o.mst == "auto") {
     c.mlp_chunks = c.head_chunks = -1;
   } else if (o.mst != "off") {
@@ -182,7 +184,7 @@ void RegisterTrain(CLI::App& app, int& exit_code) {
   cmd->add_option("--mst-chunks", o->mst, "MST mini-sequences: auto | off | N")->capture_default_str();
   cmd->add_flag("--checkpoint-layers", o->checkpoint_layers, "keep only some blocks' inputs; recompute them in backward");
   cmd->add_option("--checkpoint-span", o->checkpoint_span,
-                  "blocks recomputed per saved input under --checkpoint-layers (0: the span that saves most)")
+                  "blocks recomputed per saved input (implies --checkpoint-layers; 0: the span that saves most)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--holdout", o->holdout, "fraction of windows held out")->capture_default_str();
   cmd->add_option("--seed", o->seed, "data-order and initialisation seed")->capture_default_str();

@@ -37,7 +37,9 @@ struct Opts {
 };
 
 Result<train::ComputeOptions> ParseCompute(const Opts& o) {
-  train::ComputeOptions c{.checkpoint_layers = o.checkpoint_layers, .checkpoint_span = o.checkpoint_span};
+  // A span asks for checkpointing by itself.
+  train::ComputeOptions c{.checkpoint_layers = o.checkpoint_layers || o.checkpoint_span > 0,
+                          .checkpoint_span = o.checkpoint_span};
   if (o.mst == "auto") {
     c.mlp_chunks = c.head_chunks = -1;
   } else if (o.mst != "off") {
@@ -203,7 +205,7 @@ void RegisterTrainSideNet(CLI::App& app, int& exit_code) {
   cmd->add_option("--mst-chunks", o->mst, "MST mini-sequences: auto | off | N")->capture_default_str();
   cmd->add_flag("--checkpoint-layers", o->checkpoint_layers, "keep only some side blocks' inputs; recompute them in backward");
   cmd->add_option("--checkpoint-span", o->checkpoint_span,
-                  "side blocks recomputed per saved input under --checkpoint-layers (0: the span that saves most)")
+                  "side blocks recomputed per saved input (implies --checkpoint-layers; 0: the span that saves most)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-tokens", o->max_tokens, "use only the first N tokens of the data (0: all)");
   cmd->add_option("--stop-after", o->stop_after, "stop (checkpointed) after N steps of the --steps schedule");
