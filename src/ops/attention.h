@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <span>
 
+#include "ops/half.h"  // ConvertF32ToF16 / ConvertF16ToF32, which the f16 cache paths pair with these
+
 namespace lm::ops {
 
 // Element type of cached K/V rows.
@@ -62,16 +64,12 @@ struct KeyRun {
 // attend run by run and merge.
 void AttentionRuns(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_variants);
 
-// f32 -> IEEE f16 (round to nearest even), SIMD; for writing K/V into an f16 cache.
-void ConvertF32ToF16(const float* src, uint16_t* dst, int64_t n);
 // Element i of a K/V array of type t, as f32 (plain code: tests, references, occasional reads).
 float KvElement(const void* p, KvDType t, int64_t i);
 // n f32 K/V elements written in type t at dst (KvBytes(t, n) bytes).
 void StoreKv(KvDType t, const float* src, void* dst, int64_t n);
 // The inverse: n K/V elements of type t at src read as f32 (f16 widened with SIMD).
 void LoadKvRow(KvDType t, const void* src, float* dst, int64_t n);
-// IEEE f16 -> f32, SIMD.
-void ConvertF16ToF32(const uint16_t* src, float* dst, int64_t n);
 
 namespace reference {
 // Plain version for tests: materialises each query's scores, two-pass softmax in double. Reads f16 and

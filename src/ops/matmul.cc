@@ -15,7 +15,7 @@
 #include "core/quant.h"
 #include "core/thread_pool.h"
 #include "ops/activations.h"
-#include "ops/attention.h"
+#include "ops/half.h"
 
 namespace lm::ops {
 
