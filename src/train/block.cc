@@ -54,12 +54,11 @@ int64_t MlpChunkRows(const ModelConfig& c, int64_t T, const ComputeOptions& o) {
 }
 
 int64_t BlockActFloatsPerToken(const ModelConfig& c, const ComputeOptions& o, bool joint) {
-  // LayerActs::Resize's layout: x_in, x_mid, rstd1, rstd2, q, att, k, v, lse (+ gate/up without MST; + the
-  // unrotated query, memory output and its log-sum-exp for joint attention).
-  int64_t n = 2 * c.n_embd + 2 + 2 * c.q_dim() + 2 * c.kv_dim() + c.n_head;
-  if (o.mlp_chunks == 0) n += 2 * c.n_ff;
-  if (joint) n += 2 * c.q_dim() + c.n_head;
-  return n;
+  // Read off LayerActs itself at one token (a few thousand floats, once per step), so the count cannot
+  // drift from what BlockForward saves.
+  LayerActs one;
+  one.Resize(c, 1, MlpChunkRows(c, 1, o) == 0, joint);
+  return static_cast<int64_t>(one.Bytes() / sizeof(float));
 }
 
 int64_t CheckpointSpan(const ModelConfig& c, int64_t n_blocks, const ComputeOptions& o, bool backward,
