@@ -1,6 +1,9 @@
-// Shared test helpers: paths to test data and the default model, temp files, golden JSON loading.
+// Shared test helpers: paths to test data and the default model, temp files, golden JSON loading, relative
+// tensor differences.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +23,17 @@ inline nlohmann::json LoadJson(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot open " + path + " (run tests/tools/gen_goldens.py?)");
   return nlohmann::json::parse(in);
+}
+
+// max |a - b| / max |b| over the elements (max |a - b| when b is all zero): how far a tensor is from its
+// reference, in units of the reference's largest entry.
+inline double MaxRelDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff = std::max(diff, static_cast<double>(std::abs(a[i] - b[i])));
+    scale = std::max(scale, static_cast<double>(std::abs(b[i])));
+  }
+  return scale == 0 ? diff : diff / scale;
 }
 
 // A file under the system temp dir, removed when the object dies.

@@ -4,6 +4,7 @@
 // the plain path, files round-trip.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -17,6 +18,7 @@
 #include "sidenet/segments.h"
 #include "tokenizer/tokenizer.h"
 #include "sidenet/sidenet.h"
+#include "test_util.h"
 #include "tiny_model.h"
 
 namespace lm::sidenet {
@@ -400,12 +402,8 @@ TEST(SideNetCheckpointing, SpansMatchThePlainPath) {
       const double l = run({.mlp_chunks = mlp, .head_chunks = mlp, .checkpoint_layers = true, .checkpoint_span = span}, &g);
       EXPECT_NEAR(l, l0, 1e-6 * std::abs(l0));
       for (const auto& [name, v] : g) {
-        double diff = 0, scale = 0;
-        for (size_t i = 0; i < v.size(); ++i) {
-          diff = std::max(diff, static_cast<double>(std::abs(v[i] - g0[name][i])));
-          scale = std::max(scale, static_cast<double>(std::abs(g0[name][i])));
-        }
-        EXPECT_LE(diff, 4e-6 * scale) << name;
+        ASSERT_TRUE(std::any_of(g0[name].begin(), g0[name].end(), [](float x) { return x != 0.0f; })) << name;
+        EXPECT_LE(test::MaxRelDiff(v, g0[name]), 4e-6) << name;
       }
     }
   }

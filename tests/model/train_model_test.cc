@@ -9,6 +9,7 @@
 #include <map>
 
 #include "model/tiny_model.h"
+#include "test_util.h"
 #include "train/llama_train.h"
 
 namespace lm::train {
@@ -43,15 +44,7 @@ std::map<std::string, std::vector<float>> Grads(TrainModel& m) {
   return g;
 }
 
-// max |a - b| / max |b| per tensor.
-double MaxRelDiff(const std::vector<float>& a, const std::vector<float>& b) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, static_cast<double>(std::abs(a[i] - b[i])));
-    scale = std::max(scale, static_cast<double>(std::abs(b[i])));
-  }
-  return scale == 0 ? diff : diff / scale;
-}
+using test::MaxRelDiff;
 
 TEST(TrainModel, GradientsMatchFiniteDifferences) {
   auto m = Tiny("full");
