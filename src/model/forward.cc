@@ -70,6 +70,8 @@ Status ForwardHidden(const Model& model, Memory& memory, std::span<const int32_t
     LM_RETURN_IF_ERROR(memory.Attend(req));
     ops::MatMul(s.att.data(), lw.wo, s.proj.data(), T);
     ops::AddInPlace(s.x.data(), s.proj.data(), T * C);
+    if (taps && taps->kv_layer == l && taps->kv_layer_mid)
+      std::copy(s.x.begin(), s.x.begin() + T * C, taps->kv_layer_mid);
     // MLP block.
     ops::RmsNorm(s.x.data(), lw.ffn_norm.data<float>(), s.xn.data(), T, C, c.rms_eps);
     const ops::MatMulOut gate_up[] = {{&lw.w_gate, s.gate.data()}, {&lw.w_up, s.up.data()}};

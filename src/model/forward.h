@@ -37,6 +37,7 @@ struct ForwardTaps {
   float* k = nullptr;     // [T, Hkv, D] that block's keys *before* RoPE (position-free memory)
   float* v = nullptr;     // [T, Hkv, D]
   float* final_residual = nullptr;  // [T, C] the last block's output before the final norm
+  float* kv_layer_mid = nullptr;    // [T, C] kv_layer's residual state after its attention, before its MLP
   // Return as soon as kv_layer's keys and values are copied (the rest of the pass is skipped; the memory
   // then holds only the layers below, and scratch.hidden is not computed): LongMem reading input into memory.
   bool stop_after_kv = false;

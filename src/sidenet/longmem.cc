@@ -49,12 +49,14 @@ Status LongMem::Backbone(std::span<const int32_t> tokens, bool need_hidden) {
   if (need_hidden) {
     hidden_.resize(static_cast<size_t>((c.n_layer + 1) * T * c.n_embd));
     final_residual_.resize(static_cast<size_t>(T * c.n_embd));
+    mid_.resize(side_->config().live_memory() ? static_cast<size_t>(T * c.n_embd) : 0);
   }
   k_.resize(static_cast<size_t>(T * c.kv_dim()));
   v_.resize(k_.size());
   const int64_t m = side_->config().memory_layer;
   ForwardTaps taps{.hidden_states = need_hidden ? hidden_.data() : nullptr, .kv_layer = m, .k = k_.data(),
                    .v = v_.data(), .final_residual = need_hidden ? final_residual_.data() : nullptr,
+                   .kv_layer_mid = need_hidden && !mid_.empty() ? mid_.data() : nullptr,
                    .stop_after_kv = !need_hidden};
   kv_->Clear();  // each segment is read on its own, as in the paper
   return ForwardHidden(*backbone_, *kv_, tokens, pos_, scratch_, &taps);
@@ -75,7 +77,8 @@ Result<SegmentStats> LongMem::Segment(std::span<const int32_t> tokens, const Seg
   stats.backbone_seconds = NowSeconds() - t;
   t = NowSeconds();
   const int64_t n_chunks = memory_.retrieve_tokens / memory_.chunk_size;
-  SideNetCall call{.hidden = hidden_.data(), .final_residual = final_residual_.data(), .T = T,
+  SideNetCall call{.hidden = hidden_.data(), .final_residual = final_residual_.data(),
+                   .memory_layer_mid = mid_.empty() ? nullptr : mid_.data(), .T = T,
                    .labels = o.labels, .final_hidden = o.final_hidden, .backward = o.backward,
                    .loss_scale = o.loss_scale};
   Status retrieve_status;

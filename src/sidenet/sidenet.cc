@@ -66,8 +66,9 @@ Result<std::unique_ptr<SideNet>> SideNet::Init(std::shared_ptr<const gguf::GgufF
       dst[j]->N = projs[j].N;
       dst[j]->K = projs[j].K;
     }
-    if (s.init == SideNetInit::kBackbone) {
-      std::fill(L.wo.w.param->value.begin(), L.wo.w.param->value.end(), 0.0f);
+    if (s.init != SideNetInit::kPaper) {
+      if (!(s.live_memory() && i == s.side_memory_layer()))
+        std::fill(L.wo.w.param->value.begin(), L.wo.w.param->value.end(), 0.0f);
       std::fill(L.w_down.w.param->value.begin(), L.w_down.w.param->value.end(), 0.0f);
     }
   }

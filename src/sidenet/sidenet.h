@@ -28,6 +28,7 @@ namespace lm::sidenet {
 struct SideNetCall {
   const float* hidden = nullptr;    // [L+1, T, C] backbone hidden states (model/forward.h ForwardTaps)
   const float* final_residual = nullptr;  // [T, C] pre-norm final state (needed when config().prenorm_last())
+  const float* memory_layer_mid = nullptr;  // [T, C] M[m]: H[m] + block m's attention (config().live_memory())
   int64_t T = 0;
   std::span<const int32_t> labels;  // [T] next-token targets (-100 ignored); empty: no loss
   // Retrieval for the memory layer; null or returning K == 0: the memory is empty (plain local attention).

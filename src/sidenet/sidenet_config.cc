@@ -68,8 +68,19 @@ Result<membank::IndexKind> ParseIndexKind(const std::string& s) {
 Result<SideNetInit> ParseSideNetInit(const std::string& s) {
   if (s == "paper") return SideNetInit::kPaper;
   if (s == "backbone") return SideNetInit::kBackbone;
-  return InvalidArgument(StrCat("sidenet: init '", s, "': expected paper (copies of the odd backbone blocks) or backbone "
-                                "(the same with output projections zeroed: starts as the backbone)"));
+  if (s == "backbone-memory") return SideNetInit::kBackboneMemory;
+  return InvalidArgument(StrCat("sidenet: init '", s, "': expected paper (copies of the odd backbone blocks), backbone "
+                                "(the same with output projections zeroed: starts as the backbone) or backbone-memory "
+                                "(backbone, with the memory layer starting as the cached block's attention)"));
+}
+
+const char* SideNetInitName(SideNetInit i) {
+  switch (i) {
+    case SideNetInit::kPaper: return "paper";
+    case SideNetInit::kBackbone: return "backbone";
+    case SideNetInit::kBackboneMemory: return "backbone-memory";
+  }
+  return "paper";
 }
 
 const char* IndexOptionName(membank::IndexKind k) {
@@ -83,7 +94,7 @@ const char* IndexOptionName(membank::IndexKind k) {
 
 std::string ToJson(const SideNetConfig& s, const MemoryConfig& m) {
   nlohmann::json j = {{"n_layer", s.n_layer},
-                      {"init", s.init == SideNetInit::kPaper ? "paper" : "backbone"},
+                      {"init", SideNetInitName(s.init)},
                       {"memory_layer", s.memory_layer},
                       {"chunk_size", m.chunk_size},
                       {"retrieve_tokens", m.retrieve_tokens},

@@ -21,6 +21,14 @@ enum class SideNetInit {
   // exactly: short training runs start from the backbone's loss, not far above it (the paper's init costs
   // ~10 nats at step 0 on SmolLM2, recovered only after hundreds of steps).
   kBackbone,
+  // `kBackbone` with the memory path live from step 0. Under kBackbone the memory layer's output projection
+  // starts at zero, so neither the memory attention nor the gate gets any gradient until that projection
+  // has grown, and short runs never learn to use the memory. Here the memory layer keeps block m's output
+  // projection and reads H[m] (the layer below it adds H[m] − H[m−2]); its own residual then adds
+  // H[m+1] − M[m], M[m] = H[m] + block m's attention output. With an empty memory (or a shut gate) the
+  // memory layer *is* block m's attention and the SideNet still reproduces the backbone; with memory the
+  // joint attention changes the output from the first step.
+  kBackboneMemory,
 };
 
 struct SideNetConfig {
@@ -30,7 +38,9 @@ struct SideNetConfig {
   SideNetInit init = SideNetInit::kPaper;
   int64_t side_memory_layer() const { return (memory_layer - 1) / 2; }
   // Whether the last cross-network residual reads the backbone's pre-norm final state.
-  bool prenorm_last() const { return init == SideNetInit::kBackbone; }
+  bool prenorm_last() const { return init != SideNetInit::kPaper; }
+  // Whether the memory layer reads H[m] and its residual starts from M[m] (kBackboneMemory).
+  bool live_memory() const { return init == SideNetInit::kBackboneMemory; }
 };
 
 // Memory bank settings of a run (the official code trains with csz 4 and evaluates ICL with csz 2).
@@ -57,6 +67,7 @@ Status FromJson(const std::string& text, SideNetConfig* s, MemoryConfig* m);
 Result<membank::EvictionRule> ParseEviction(const std::string& s);
 Result<membank::IndexKind> ParseIndexKind(const std::string& s);
 Result<SideNetInit> ParseSideNetInit(const std::string& s);
+const char* SideNetInitName(SideNetInit i);  // the option spelling ParseSideNetInit reads
 const char* IndexOptionName(membank::IndexKind k);  // the option spelling ParseIndexKind reads
 
 }  // namespace lm::sidenet

@@ -24,6 +24,15 @@ Result<double> SideNet::Run(const SideNetCall& call, const train::ComputeOptions
   auto hidden_at = [&](int64_t k) {
     return k == c.n_layer && config_.prenorm_last() ? call.final_residual : H + k * T * C;
   };
+  // Side layer l reads (at initialisation) the backbone state at_input(l) and adds at_input(l+1) − from(l)
+  // after its block. The spec's boundaries are H[2l]; a live memory layer reads H[m] and its residual starts
+  // from M[m], so it takes the place of block m's attention (sidenet_config.h kBackboneMemory).
+  const bool live = config_.live_memory();
+  const int64_t lm = config_.side_memory_layer();
+  if (live && !call.memory_layer_mid)
+    return InvalidArgument("sidenet: this SideNet's memory layer reads the cached block's mid-block state; none given");
+  auto at_input = [&](int64_t l) { return hidden_at(live && l == lm ? 2 * l + 1 : 2 * l); };
+  auto from = [&](int64_t l) { return live && l == lm ? call.memory_layer_mid : at_input(l); };
   std::vector<int32_t> pos(static_cast<size_t>(T));
   std::iota(pos.begin(), pos.end(), 0);
 
@@ -33,7 +42,7 @@ Result<double> SideNet::Run(const SideNetCall& call, const train::ComputeOptions
   joint.gate = &gate_;
 
   // Forward: x = H[0]; x = block_l(x) + (H[2l+2] − H[2l]).
-  std::vector<float> x(hidden_at(0), hidden_at(0) + T * C);
+  std::vector<float> x(at_input(0), at_input(0) + T * C);
   // The memory layer's joint attention saves a little more than the others; the span is sized by it.
   const int64_t span = train::CheckpointSpan(c, Ls, o, backward, train::BlockActFloatsPerToken(c, o, true));
   train::BlockStack stack(Ls, span, [&](int64_t l, bool attention_only) {
@@ -42,8 +51,8 @@ Result<double> SideNet::Run(const SideNetCall& call, const train::ComputeOptions
                             .joint = l == config_.side_memory_layer() ? &joint : nullptr};
   });
   stack.Forward(x.data(), [&](int64_t l, float* xs) {
-    const float* hi = hidden_at(2 * l + 2);
-    const float* lo = hidden_at(2 * l);
+    const float* hi = at_input(l + 1);
+    const float* lo = from(l);
     for (int64_t i = 0; i < T * C; ++i) xs[i] += hi[i] - lo[i];
   });
   std::vector<float> h(static_cast<size_t>(T * C)), rstd(static_cast<size_t>(T));

@@ -11,7 +11,9 @@ namespace lm::sidenet {
 
 SideNetTrainer::SideNetTrainer(LongMem& lm, LongMem& eval_lm, const SegmentStream& train, const SegmentStream& eval,
                                SideNetTrainerOptions o)
-    : lm_(lm), eval_lm_(eval_lm), train_(train), eval_(eval), o_(std::move(o)) {}
+    : lm_(lm), eval_lm_(eval_lm), train_(train), eval_(eval), o_(std::move(o)) {
+  lm_.side().params().Find(SideNet::kGateName)->lr_scale = o_.gate_lr_scale;
+}
 
 std::string SideNetTrainer::BankPath(int64_t step) const {
   return (std::filesystem::path(o_.out_dir) / StrCat("bank-", step, ".lmbank")).string();

@@ -52,7 +52,8 @@ double AdamWStep(ParamSet& params, const AdamWConfig& cfg, float lr, int64_t ste
       p.m.assign(p.value.size(), 0.0f);
       p.v.assign(p.value.size(), 0.0f);
     }
-    const float decay = p.decay ? lr * cfg.weight_decay : 0.0f;
+    const float plr = lr * p.lr_scale;
+    const float decay = p.decay ? plr * cfg.weight_decay : 0.0f;
     GlobalPool().ParallelFor(p.numel(), [&](int64_t b, int64_t e, int) {
       for (int64_t i = b; i < e; ++i) {
         const float g = p.grad[static_cast<size_t>(i)] * clip_scale;
@@ -62,7 +63,7 @@ double AdamWStep(ParamSet& params, const AdamWConfig& cfg, float lr, int64_t ste
         v = cfg.beta2 * v + (1.0f - cfg.beta2) * g * g;
         float& w = p.value[static_cast<size_t>(i)];
         w -= decay * w;
-        w -= lr * (m / bc1) / (std::sqrt(v / bc2) + cfg.eps);
+        w -= plr * (m / bc1) / (std::sqrt(v / bc2) + cfg.eps);
         p.grad[static_cast<size_t>(i)] = 0.0f;
       }
     });

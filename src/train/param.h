@@ -18,6 +18,10 @@ struct Param {
   std::vector<float> grad;   // accumulated over micro-batches, zeroed by the optimiser step
   std::vector<float> m, v;   // AdamW first/second moments (sized by the optimiser)
   bool decay = true;         // decoupled weight decay applies (matrices yes, norm gains no)
+  // This param's learning rate is the schedule's times lr_scale. Adam moves every value by about lr per
+  // step whatever its gradient, so a scalar that must travel several units (a memory gate logit) needs a
+  // larger rate than the matrices beside it.
+  float lr_scale = 1.0f;
   int64_t numel() const { return static_cast<int64_t>(value.size()); }
 };
 

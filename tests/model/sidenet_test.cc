@@ -318,6 +318,50 @@ TEST_F(SideNetTest, BackboneInitReproducesTheBackbone) {
   }
 }
 
+// The `backbone-memory` init keeps the memory layer's output projection and moves the residual boundary to
+// block m's mid-block state, so the memory layer is block m's attention: without memory (or with the gate
+// shut) the SideNet still reproduces the backbone, with an open gate the memory changes the output at once,
+// and the first backward already reaches the gate — under `backbone` its gradient is exactly zero.
+TEST_F(SideNetTest, BackboneMemoryInitHasALiveMemoryPath) {
+  const int64_t T = 14, C = tiny_.c.n_embd;
+  const auto tokens = Tokens(T, 22);
+  DenseKv kv(GeometryOf(tiny_.c), 64, KvCacheType::kF32);
+  ForwardScratch scratch;
+  std::vector<int32_t> pos(static_cast<size_t>(T));
+  std::iota(pos.begin(), pos.end(), 0);
+  ASSERT_TRUE(ForwardHidden(*tiny_.model, kv, tokens, pos, scratch).ok());
+  double gate_grad[2] = {0, 0};
+  for (SideNetInit init : {SideNetInit::kBackbone, SideNetInit::kBackboneMemory}) {
+    SideNetConfig s = DefaultSideNetConfig(tiny_.c);
+    s.init = init;
+    auto net = SideNet::Init(tiny_.file, s, SmallMemory());
+    ASSERT_TRUE(net.ok()) << net.status().ToString();
+    auto lm = LongMem::Create(tiny_.model, net->get(), SmallMemory());
+    ASSERT_TRUE(lm.ok());
+    ASSERT_TRUE((*lm)->Memorize(Tokens(T, 21)).ok());
+    auto diff_from_backbone = [&](bool use_memory) {
+      std::vector<float> got(static_cast<size_t>(T * C));
+      auto st = (*lm)->Segment(tokens, {.use_memory = use_memory, .write_memory = false, .final_hidden = got.data()});
+      EXPECT_TRUE(st.ok());
+      double worst = 0;
+      for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(got[i] - scratch.hidden[i])));
+      return worst;
+    };
+    EXPECT_LT(diff_from_backbone(false), 1e-5);
+    const double open = diff_from_backbone(true);
+    if (init == SideNetInit::kBackboneMemory) EXPECT_GT(open, 1e-3);
+    else EXPECT_LT(open, 1e-5);
+    (*net)->params().ZeroGrad();
+    ASSERT_TRUE((*lm)->Segment(tokens, {.labels = Labels(tokens), .backward = true, .write_memory = false}).ok());
+    for (float g : (*net)->params().Find(SideNet::kGateName)->grad)
+      gate_grad[init == SideNetInit::kBackboneMemory] += std::abs(g);
+    for (float& g : (*net)->gate_logits()) g = -1e4f;  // σ = 0: block m's attention alone again
+    EXPECT_LT(diff_from_backbone(true), 1e-5);
+  }
+  EXPECT_EQ(gate_grad[0], 0.0);
+  EXPECT_GT(gate_grad[1], 1e-4);
+}
+
 TEST_F(SideNetTest, GateShutReproducesLocalOnlyAttention) {
   const int64_t T = 10, C = tiny_.c.n_embd;
   ASSERT_TRUE(lm_->Memorize(Tokens(T, 3)).ok());
