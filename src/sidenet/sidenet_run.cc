@@ -41,7 +41,7 @@ Result<double> SideNet::Run(const SideNetCall& call, const train::ComputeOptions
   else joint.retrieve = [](const float*, int64_t) { return train::MemoryAttentionShape{}; };
   joint.gate = &gate_;
 
-  // Forward: x = H[0]; x = block_l(x) + (H[2l+2] − H[2l]).
+  // Forward: x = at_input(0); x = block_l(x) + at_input(l+1) − from(l) (the spec's H[2l+2] − H[2l]).
   std::vector<float> x(at_input(0), at_input(0) + T * C);
   // The memory layer's joint attention saves a little more than the others; the span is sized by it.
   const int64_t span = train::CheckpointSpan(c, Ls, o, backward, train::BlockActFloatsPerToken(c, o, true));

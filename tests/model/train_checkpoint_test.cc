@@ -152,5 +152,18 @@ TEST(TrainOptimizer, AdamWDecoupledDecayAndClipping) {
   EXPECT_EQ(w->grad[0], 0.0f);         // gradients are consumed
 }
 
+// A param's lr_scale multiplies both its update and its decoupled decay; the others keep the schedule's rate.
+TEST(TrainOptimizer, PerParamLearningRateScale) {
+  ParamSet ps;
+  Param* a = ps.Add("a", {1}, true);
+  Param* b = ps.Add("b", {1}, true);
+  a->value = b->value = {1.0f};
+  a->grad = b->grad = {0.5f};
+  b->lr_scale = 4.0f;
+  AdamWStep(ps, {.weight_decay = 0.5f, .clip = 0.0f}, 0.01f, 0);
+  EXPECT_NEAR(a->value[0], 1.0f * (1 - 0.01f * 0.5f) - 0.01f, 1e-6);
+  EXPECT_NEAR(b->value[0], 1.0f * (1 - 0.04f * 0.5f) - 0.04f, 1e-6);
+}
+
 }  // namespace
 }  // namespace lm::train
