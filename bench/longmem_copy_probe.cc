@@ -2,7 +2,13 @@
 // Reads a text span A into the bank, then queries with the same span A again (as the memory layer of a
 // SideNet initialised as the backbone sees it: block m's unrotated query from H[m−1]) and reports, per query
 // head, how often the top K/csz chunks include the chunk holding the aligned position (or its neighbour).
+// Scores: "all" is position-free retrieval as built (every query dimension); "low_freq" keeps only the rotary
+// pairs that turn less than half a circle over `window` tokens. Between distant positions the backbone's
+// score q·R(Δ)k averages the fast pairs' terms away, so the slow pairs are what it actually compares there;
+// unrotated fast pairs only add a term the backbone never sees at a distance.
 // Usage: lm_bench_longmem_copy_probe [model.gguf] [text] [tokens=400] [offset=0] [layer=21] [chunks=16] [csz=4]
+//                                    [window=512]
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <numeric>
@@ -23,7 +29,7 @@ int main(int argc, char** argv) {
   const std::string text_path = argc > 2 ? argv[2] : "data/kjv.txt";
   const int64_t n = argc > 3 ? std::stoll(argv[3]) : 400, offset = argc > 4 ? std::stoll(argv[4]) : 0;
   const int64_t layer = argc > 5 ? std::stoll(argv[5]) : 21, n_chunks = argc > 6 ? std::stoll(argv[6]) : 16;
-  const int64_t csz = argc > 7 ? std::stoll(argv[7]) : 4;
+  const int64_t csz = argc > 7 ? std::stoll(argv[7]) : 4, window = argc > 8 ? std::stoll(argv[8]) : 512;
   auto loaded = LoadModelAndTokenizer(model_path);
   if (!loaded.ok()) return std::fprintf(stderr, "%s\n", loaded.status().ToString().c_str()), 1;
   const ModelConfig& c = loaded->model->config();
@@ -48,18 +54,33 @@ int main(int argc, char** argv) {
   if (!bank.ok() || !(*bank)->Add(k.data(), v.data(), T).ok()) return 1;
   // The memory layer's query on the repeat: block `layer`'s attention input is H[layer] in the backbone; a
   // backbone-initialised SideNet's memory layer sees H[layer − 1]. Report both.
-  for (int64_t src : {layer - 1, layer}) {
+  // Query dimensions that belong to fast rotary pairs (zeroed in the low_freq score).
+  const std::vector<float> inv_freq = ops::RopeInvFreq(c.rope);
+  std::vector<int64_t> fast_dims;
+  for (int64_t i = 0; i < static_cast<int64_t>(inv_freq.size()); ++i) {
+    if (inv_freq[static_cast<size_t>(i)] * static_cast<double>(window) < M_PI) continue;
+    const int64_t half = c.rope.rot_dim / 2;
+    fast_dims.push_back(c.rope.style == ops::RopeStyle::kInterleaved ? 2 * i : i);
+    fast_dims.push_back(c.rope.style == ops::RopeStyle::kInterleaved ? 2 * i + 1 : i + half);
+  }
+  for (int64_t src : {layer - 1, layer})
+  for (bool low_freq : {false, true}) {
     const auto& lw = loaded->model->weights().layers[static_cast<size_t>(layer)];
     std::vector<float> xn(static_cast<size_t>(T * C)), q(static_cast<size_t>(T * c.q_dim()));
     ops::RmsNorm(hs.data() + src * T * C, lw.attn_norm.data<float>(), xn.data(), T, C, c.rms_eps);
     ops::MatMul(xn.data(), lw.wq, q.data(), T);
+    if (low_freq)
+      for (int64_t r = 0; r < T * c.n_head; ++r)
+        for (int64_t d : fast_dims) q[static_cast<size_t>(r * c.head_dim + d)] = 0.0f;
     std::vector<int32_t> slots;
     int64_t got = 0;
     if (!(*bank)->Retrieve(q.data(), T, c.n_head, n_chunks, &slots, &got).ok()) return 1;
-    std::printf("{\"query_from\": \"H[%lld]\", \"block\": %lld, \"tokens\": %lld, \"chunks\": %lld, \"csz\": %lld, "
-                "\"hit_rate_per_head\": [",
-                static_cast<long long>(src), static_cast<long long>(layer), static_cast<long long>(T),
-                static_cast<long long>(got), static_cast<long long>(csz));
+    std::printf("{\"query_from\": \"H[%lld]\", \"score\": \"%s\", \"dims_scored\": %lld, \"block\": %lld, "
+                "\"tokens\": %lld, \"chunks\": %lld, \"csz\": %lld, \"hit_rate_per_head\": [",
+                static_cast<long long>(src), low_freq ? "low_freq" : "all",
+                static_cast<long long>(c.head_dim - (low_freq ? static_cast<int64_t>(fast_dims.size()) : 0)),
+                static_cast<long long>(layer), static_cast<long long>(T), static_cast<long long>(got),
+                static_cast<long long>(csz));
     double mean = 0;
     for (int64_t h = 0; h < c.n_head; ++h) {
       int64_t hits = 0;
