@@ -1,6 +1,7 @@
 // LongMem retrieval diagnostic: does the memory layer's query find the right chunk when the text repeats?
 // Reads a text span A into the bank, then queries with the same span A again (as the memory layer of a
-// SideNet initialised as the backbone sees it: block m's unrotated query from H[m−1]) and reports, per query
+// backbone-initialised SideNet asks: block m's unrotated query, from H[m−1] under `--init backbone`, from
+// H[m] under `--init backbone-memory`) and reports, per query
 // head, how often the top K/csz chunks include the chunk holding the aligned position (or its neighbour).
 // Scores: "all" is position-free retrieval as built (every query dimension); "low_freq" keeps only the rotary
 // pairs that turn less than half a circle over `window` tokens. Between distant positions the backbone's
@@ -52,8 +53,6 @@ int main(int argc, char** argv) {
                                .capacity_tokens = 65536};
   auto bank = membank::MemoryBank::Create(bc);
   if (!bank.ok() || !(*bank)->Add(k.data(), v.data(), T).ok()) return 1;
-  // The memory layer's query on the repeat: block `layer`'s attention input is H[layer] in the backbone; a
-  // backbone-initialised SideNet's memory layer sees H[layer − 1]. Report both.
   // Query dimensions that belong to fast rotary pairs (zeroed in the low_freq score).
   const std::vector<float> inv_freq = ops::RopeInvFreq(c.rope);
   std::vector<int64_t> fast_dims;
@@ -63,40 +62,43 @@ int main(int argc, char** argv) {
     fast_dims.push_back(c.rope.style == ops::RopeStyle::kInterleaved ? 2 * i : i);
     fast_dims.push_back(c.rope.style == ops::RopeStyle::kInterleaved ? 2 * i + 1 : i + half);
   }
-  for (int64_t src : {layer - 1, layer})
-  for (bool low_freq : {false, true}) {
-    const auto& lw = loaded->model->weights().layers[static_cast<size_t>(layer)];
-    std::vector<float> xn(static_cast<size_t>(T * C)), q(static_cast<size_t>(T * c.q_dim()));
-    ops::RmsNorm(hs.data() + src * T * C, lw.attn_norm.data<float>(), xn.data(), T, C, c.rms_eps);
-    ops::MatMul(xn.data(), lw.wq, q.data(), T);
-    if (low_freq)
-      for (int64_t r = 0; r < T * c.n_head; ++r)
-        for (int64_t d : fast_dims) q[static_cast<size_t>(r * c.head_dim + d)] = 0.0f;
-    std::vector<int32_t> slots;
-    int64_t got = 0;
-    if (!(*bank)->Retrieve(q.data(), T, c.n_head, n_chunks, &slots, &got).ok()) return 1;
-    std::printf("{\"query_from\": \"H[%lld]\", \"score\": \"%s\", \"dims_scored\": %lld, \"block\": %lld, "
-                "\"tokens\": %lld, \"chunks\": %lld, \"csz\": %lld, \"hit_rate_per_head\": [",
-                static_cast<long long>(src), low_freq ? "low_freq" : "all",
-                static_cast<long long>(c.head_dim - (low_freq ? static_cast<int64_t>(fast_dims.size()) : 0)),
-                static_cast<long long>(layer), static_cast<long long>(T), static_cast<long long>(got),
-                static_cast<long long>(csz));
-    double mean = 0;
-    for (int64_t h = 0; h < c.n_head; ++h) {
-      int64_t hits = 0;
-      for (int64_t t = 0; t < T; ++t) {
-        const int32_t* sl = slots.data() + (t * c.n_head + h) * got * csz;
-        bool hit = false;
-        // The aligned position t (same token, same context) or the next one (what a copy needs).
-        for (int64_t j = 0; j < got * csz && !hit; ++j) hit = sl[j] == t || sl[j] == t + 1;
-        hits += hit;
+  // The memory layer's query on the repeat: block `layer`'s attention input is H[layer] in the backbone (and
+  // in a `backbone-memory` SideNet); a `backbone` SideNet's memory layer sees H[layer − 1]. Report both.
+  for (int64_t src : {layer - 1, layer}) {
+    for (bool low_freq : {false, true}) {
+      const auto& lw = loaded->model->weights().layers[static_cast<size_t>(layer)];
+      std::vector<float> xn(static_cast<size_t>(T * C)), q(static_cast<size_t>(T * c.q_dim()));
+      ops::RmsNorm(hs.data() + src * T * C, lw.attn_norm.data<float>(), xn.data(), T, C, c.rms_eps);
+      ops::MatMul(xn.data(), lw.wq, q.data(), T);
+      if (low_freq)
+        for (int64_t r = 0; r < T * c.n_head; ++r)
+          for (int64_t d : fast_dims) q[static_cast<size_t>(r * c.head_dim + d)] = 0.0f;
+      std::vector<int32_t> slots;
+      int64_t got = 0;
+      if (!(*bank)->Retrieve(q.data(), T, c.n_head, n_chunks, &slots, &got).ok()) return 1;
+      std::printf("{\"query_from\": \"H[%lld]\", \"score\": \"%s\", \"dims_scored\": %lld, \"block\": %lld, "
+                  "\"tokens\": %lld, \"chunks\": %lld, \"csz\": %lld, \"hit_rate_per_head\": [",
+                  static_cast<long long>(src), low_freq ? "low_freq" : "all",
+                  static_cast<long long>(c.head_dim - (low_freq ? static_cast<int64_t>(fast_dims.size()) : 0)),
+                  static_cast<long long>(layer), static_cast<long long>(T), static_cast<long long>(got),
+                  static_cast<long long>(csz));
+      double mean = 0;
+      for (int64_t h = 0; h < c.n_head; ++h) {
+        int64_t hits = 0;
+        for (int64_t t = 0; t < T; ++t) {
+          const int32_t* sl = slots.data() + (t * c.n_head + h) * got * csz;
+          bool hit = false;
+          // The aligned position t (same token, same context) or the next one (what a copy needs).
+          for (int64_t j = 0; j < got * csz && !hit; ++j) hit = sl[j] == t || sl[j] == t + 1;
+          hits += hit;
+        }
+        const double r = static_cast<double>(hits) / static_cast<double>(T);
+        mean += r / static_cast<double>(c.n_head);
+        std::printf("%s%.3f", h ? ", " : "", r);
       }
-      const double r = static_cast<double>(hits) / static_cast<double>(T);
-      mean += r / static_cast<double>(c.n_head);
-      std::printf("%s%.3f", h ? ", " : "", r);
+      const double chance = std::min(1.0, static_cast<double>(got * csz + csz) / static_cast<double>(T));
+      std::printf("], \"mean\": %.3f, \"chance\": %.3f}\n", mean, chance);
     }
-    const double chance = std::min(1.0, static_cast<double>(got * csz + csz) / static_cast<double>(T));
-    std::printf("], \"mean\": %.3f, \"chance\": %.3f}\n", mean, chance);
   }
   return 0;
 }
