@@ -33,5 +33,7 @@ std::string ShapeString(const Container& dims) {
 
 // 1536 -> "1.5 KiB"
 std::string HumanBytes(uint64_t bytes);
+// 185 -> "3m5s", 3725 -> "1h2m" (whole seconds; "?" when not finite): ETAs in progress lines.
+std::string HumanSeconds(double seconds);
 
 }  // namespace lm

@@ -48,7 +48,7 @@ Result<double> SideNet::Run(const SideNetCall& call, const train::ComputeOptions
   train::BlockStack stack(Ls, span, [&](int64_t l, bool attention_only) {
     return train::BlockCall{.layer = &layers_[static_cast<size_t>(l)], .config = &c, .pos = pos.data(), .T = T,
                             .o = &o, .attention_only = attention_only,
-                            .joint = l == config_.side_memory_layer() ? &joint : nullptr};
+                            .joint = l == lm ? &joint : nullptr};
   });
   stack.Forward(x.data(), [&](int64_t l, float* xs) {
     const float* hi = at_input(l + 1);

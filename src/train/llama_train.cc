@@ -88,8 +88,8 @@ Result<double> TrainModel::Run(std::span<const int32_t> tokens, std::span<const 
     RmsNormBackward({.dx = dx.data(), .dw = side_.norm.grad(), .dy = dxn.data(), .x = side_in.data(),
                      .w = side_.norm.f32(), .rstd = side_rstd.data(), .R = T, .C = C});
   }
-  // Dead from here on (3 [T, C] buffers, ~7 KiB per token for SmolLM2); released before the blocks' backward,
-  // whose peak is the step's.
+  // Dead from here on (x, h, dh: ~7 KiB per token for SmolLM2, and a side module's three [T, C] buffers);
+  // released before the blocks' backward, whose peak is the step's.
   for (auto* dead : {&x, &h, &dh, &side_in, &side_xn, &side_out}) std::vector<float>().swap(*dead);
   stack.Backward(dx.data(), lowest);
   if (token_embd_.trainable()) EmbeddingBackward(token_embd_.grad(), dx.data(), tokens.data(), T, C);

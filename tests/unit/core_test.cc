@@ -1,10 +1,12 @@
-// Core tests: Status/Result behaviour, tensors, and the thread pool's coverage of a range.
+// Core tests: Status/Result behaviour, tensors, the thread pool's coverage of a range, human-readable sizes.
 #include <atomic>
+#include <cmath>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "core/status.h"
+#include "core/str.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 
@@ -67,6 +69,15 @@ TEST(ThreadPool, NestedCallsRunInline) {
       pool.ParallelFor(10, [&](int64_t b2, int64_t e2, int) { total.fetch_add(static_cast<int>(e2 - b2)); });
   });
   EXPECT_EQ(total.load(), 40);
+}
+
+TEST(Str, HumanSeconds) {
+  EXPECT_EQ(HumanSeconds(0.4), "0m0s");
+  EXPECT_EQ(HumanSeconds(185.9), "3m5s");
+  EXPECT_EQ(HumanSeconds(3599), "59m59s");
+  EXPECT_EQ(HumanSeconds(3725), "1h2m");
+  EXPECT_EQ(HumanSeconds(NAN), "?");
+  EXPECT_EQ(HumanSeconds(INFINITY), "?");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common.h"
+#include "compute_options.h"
 #include "core/str.h"
 #include "core/thread_pool.h"
 #include "io/gguf_reader.h"
@@ -27,9 +28,9 @@ struct TrainOpts {
   int64_t batch = 1, accum = 1, warmup = 10, stop_after = -1, max_tokens = 0, mem_limit_mib = 0;
   float lr = 1e-4f, min_lr = 1e-5f, clip = 1.0f, wd = 0.1f;
   double holdout = 0.05;
-  std::string schedule = "cosine", trainable = "full", mst = "auto";
-  bool checkpoint_layers = false, resume = false;
-  int64_t checkpoint_span = 0;
+  std::string schedule = "cosine", trainable = "full";
+  bool resume = false;
+  ComputeCliOptions compute;
   uint64_t seed = 1234;
 };
 
@@ -43,29 +44,6 @@ uint64_t AvailableMemoryBytes() {
   return 0;
 }
 
-Result<train::ComputeOptions> ParseMst(const TrainOpts& o) {
-  // A span asks for checkpointing by itself.
-  train::ComputeOptions c{.checkpoint_layers = o.checkpoint_layers || o.checkpoint_span > 0,
-                          .checkpoint_span = o.checkpoint_span};
-  if (o.mst == "auto") {
-    c.mlp_chunks = c.head_chunks = -1;
-  } else if (o.mst != "off") {
-    try {
-      c.mlp_chunks = c.head_chunks = std::stoll(o.mst);
-    } catch (...) {
-      return InvalidArgument(StrCat("--mst-chunks '", o.mst, "': expected auto, off or a positive count"));
-    }
-    if (c.mlp_chunks <= 0) return InvalidArgument("--mst-chunks must be positive (or auto, off)");
-  }
-  return c;
-}
-
-std::string FormatSeconds(double s) {
-  if (!std::isfinite(s)) return "?";
-  const int64_t t = static_cast<int64_t>(s);
-  return t >= 3600 ? StrCat(t / 3600, "h", (t % 3600) / 60, "m") : StrCat(t / 60, "m", t % 60, "s");
-}
-
 Status RunTrain(const TrainOpts& o) {
   SetGlobalThreads(o.model.threads > 0 ? o.model.threads : DefaultThreadCount());
   if (o.out.empty()) return InvalidArgument("train: --out DIR is required (checkpoints go there)");
@@ -74,7 +52,7 @@ Status RunTrain(const TrainOpts& o) {
   if (!sched_kind.ok()) return sched_kind.status();
   auto spec = train::ParseTrainableSpec(o.trainable);
   if (!spec.ok()) return spec.status();
-  auto compute = ParseMst(o);
+  auto compute = o.compute.Parse();
   if (!compute.ok()) return compute.status();
   const std::string path = o.model.model.empty() ? DefaultModelPath() : o.model.model;
   if (!std::filesystem::exists(path)) return NotFound(StrCat("model '", path, "' does not exist. hint: -m FILE.gguf"));
@@ -129,7 +107,7 @@ Status RunTrain(const TrainOpts& o) {
   nlohmann::json run = {{"data_tokens", n_ids}, {"seq_len", o.seq_len}, {"steps", o.steps}, {"batch", o.batch},
                         {"accum", o.accum}, {"lr", o.lr}, {"min_lr", o.min_lr}, {"warmup", o.warmup},
                         {"schedule", o.schedule}, {"clip", o.clip}, {"wd", o.wd}, {"holdout", o.holdout},
-                        {"mst", o.mst}, {"checkpoint_layers", o.checkpoint_layers}, {"threads", GlobalPool().n_threads()}};
+                        {"mst", o.compute.mst}, {"checkpoint_layers", o.compute.checkpoint_layers}, {"threads", GlobalPool().n_threads()}};
   train::TrainerOptions to{
       .out_dir = o.out, .steps = o.steps, .stop_after = o.stop_after, .batch = o.batch, .accum = o.accum,
       .schedule = {.lr = o.lr, .min_lr = o.min_lr, .warmup = o.warmup, .total = o.steps, .kind = *sched_kind},
@@ -140,7 +118,7 @@ Status RunTrain(const TrainOpts& o) {
     std::fprintf(stderr, "step %lld/%lld loss %.4f lr %.2e |g| %.3f%s | %.1f tok/s ETA %s%s\n",
                  static_cast<long long>(r.step), static_cast<long long>(r.steps), r.loss, r.lr, r.grad_norm,
                  r.eval_loss >= 0 ? StrCat(" eval ", r.eval_loss).c_str() : "", r.tokens_per_second,
-                 FormatSeconds(r.eta_seconds).c_str(), r.saved ? " [saved]" : "");
+                 HumanSeconds(r.eta_seconds).c_str(), r.saved ? " [saved]" : "");
   };
   RetainFreedMemoryForReuse();
   train::Trainer trainer(**model, *data, to);
@@ -181,11 +159,7 @@ void RegisterTrain(CLI::App& app, int& exit_code) {
   cmd->add_option("--wd", o->wd, "decoupled weight decay")->capture_default_str();
   cmd->add_option("--trainable", o->trainable, "full | layers:0-3 | lora:q,v:r=8:alpha=16 | side:256")
       ->capture_default_str();
-  cmd->add_option("--mst-chunks", o->mst, "MST mini-sequences: auto | off | N")->capture_default_str();
-  cmd->add_flag("--checkpoint-layers", o->checkpoint_layers, "keep only some blocks' inputs; recompute them in backward");
-  cmd->add_option("--checkpoint-span", o->checkpoint_span,
-                  "blocks recomputed per saved input (implies --checkpoint-layers; 0: the span that saves most)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  o->compute.Add(*cmd, "blocks");
   cmd->add_option("--holdout", o->holdout, "fraction of windows held out")->capture_default_str();
   cmd->add_option("--seed", o->seed, "data-order and initialisation seed")->capture_default_str();
   cmd->add_option("--max-tokens", o->max_tokens, "use only the first N tokens of the data (0: all)");

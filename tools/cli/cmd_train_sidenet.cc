@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common.h"
+#include "compute_options.h"
 #include "core/str.h"
 #include "core/thread_pool.h"
 #include "longmem_commands.h"
@@ -28,39 +29,19 @@ struct Opts {
   // The paper's optimiser (spec §6): Adam betas (0.9, 0.98), eps 1e-6, decoupled wd 0.01, lr 2e-4 decayed
   // linearly to 0 with no warm-up, no gradient clipping.
   float lr = 2e-4f, min_lr = 0.0f, wd = 0.01f, clip = 0.0f, gate_lr_scale = 1.0f;
-  std::string schedule = "linear", mst = "auto", init = "paper";
+  std::string schedule = "linear", init = "paper";
   double holdout = 0.02;
-  bool resume = false, no_reset = false, checkpoint_layers = false;
-  int64_t checkpoint_span = 0;
+  bool resume = false, no_reset = false;
+  ComputeCliOptions compute;
   uint64_t seed = 1234;
   LongMemCliOptions memory;
 };
-
-Result<train::ComputeOptions> ParseCompute(const Opts& o) {
-  // A span asks for checkpointing by itself.
-  train::ComputeOptions c{.checkpoint_layers = o.checkpoint_layers || o.checkpoint_span > 0,
-                          .checkpoint_span = o.checkpoint_span};
-  if (o.mst == "auto") {
-    c.mlp_chunks = c.head_chunks = -1;
-  } else if (o.mst != "off") {
-    char* end = nullptr;
-    c.mlp_chunks = c.head_chunks = std::strtoll(o.mst.c_str(), &end, 10);
-    if (*end || c.mlp_chunks <= 0) return InvalidArgument(StrCat("--mst-chunks '", o.mst, "': expected auto, off or N > 0"));
-  }
-  return c;
-}
-
-std::string Secs(double s) {
-  if (!std::isfinite(s)) return "?";
-  const int64_t t = static_cast<int64_t>(s);
-  return t >= 3600 ? StrCat(t / 3600, "h", (t % 3600) / 60, "m") : StrCat(t / 60, "m", t % 60, "s");
-}
 
 Status Run(const Opts& o) {
   if (o.out.empty()) return InvalidArgument("train-sidenet: --out DIR is required (checkpoints go there)");
   auto sched = train::ParseSchedule(o.schedule);
   if (!sched.ok()) return sched.status();
-  auto compute = ParseCompute(o);
+  auto compute = o.compute.Parse();
   if (!compute.ok()) return compute.status();
   auto loaded = LoadForCli(o.model);
   if (!loaded.ok()) return loaded.status();
@@ -127,7 +108,7 @@ Status Run(const Opts& o) {
   nlohmann::json run = {{"data_tokens", total}, {"seq_len", o.seg_len}, {"steps", o.steps}, {"accum", o.accum},
                         {"lr", o.lr}, {"min_lr", o.min_lr}, {"warmup", o.warmup}, {"schedule", o.schedule},
                         {"wd", o.wd}, {"clip", o.clip}, {"holdout", o.holdout}, {"reset_per_doc", !o.no_reset},
-                        {"mst", o.mst}, {"gate_lr_scale", o.gate_lr_scale}, {"config", sidenet::ToJson(sc, mc)}};
+                        {"mst", o.compute.mst}, {"gate_lr_scale", o.gate_lr_scale}, {"config", sidenet::ToJson(sc, mc)}};
   sidenet::SideNetTrainerOptions to{
       .out_dir = o.out, .steps = o.steps, .stop_after = o.stop_after, .accum = o.accum,
       .schedule = {.lr = o.lr, .min_lr = o.min_lr, .warmup = o.warmup, .total = o.steps, .kind = *sched},
@@ -150,7 +131,7 @@ Status Run(const Opts& o) {
                  "%.2fs) ETA %s%s\n",
                  static_cast<long long>(r.step), static_cast<long long>(r.steps), r.loss, r.lr, r.grad_norm,
                  static_cast<long long>(r.memory_tokens), ev.c_str(), r.tokens_per_second, r.backbone_seconds,
-                 r.sidenet_seconds, Secs(r.eta_seconds).c_str(), r.saved ? " [saved]" : "");
+                 r.sidenet_seconds, HumanSeconds(r.eta_seconds).c_str(), r.saved ? " [saved]" : "");
   };
   RetainFreedMemoryForReuse();
   sidenet::SideNetTrainer trainer(**lm, **eval_lm, *train, *eval, to);
@@ -207,11 +188,7 @@ void RegisterTrainSideNet(CLI::App& app, int& exit_code) {
   cmd->add_option("--gate-lr-scale", o->gate_lr_scale, "memory gate learning rate relative to --lr")
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--no-reset", o->no_reset, "keep the memory across document boundaries (the official code's behaviour)");
-  cmd->add_option("--mst-chunks", o->mst, "MST mini-sequences: auto | off | N")->capture_default_str();
-  cmd->add_flag("--checkpoint-layers", o->checkpoint_layers, "keep only some side blocks' inputs; recompute them in backward");
-  cmd->add_option("--checkpoint-span", o->checkpoint_span,
-                  "side blocks recomputed per saved input (implies --checkpoint-layers; 0: the span that saves most)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  o->compute.Add(*cmd, "side blocks");
   cmd->add_option("--max-tokens", o->max_tokens, "use only the first N tokens of the data (0: all)");
   cmd->add_option("--stop-after", o->stop_after, "stop (checkpointed) after N steps of the --steps schedule");
   cmd->add_flag("--resume", o->resume, "continue from --out");
