@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "core/str.h"
+#include "memory/memory_bank/query_centring.h"
 
 namespace lm::sidenet {
 
@@ -85,7 +86,13 @@ Result<SegmentStats> LongMem::Segment(std::span<const int32_t> tokens, const Seg
   if (o.use_memory) {
     call.retrieve = [&](const float* q_pre, int64_t n) {
       int64_t chunks = 0;
-      retrieve_status = bank_->Retrieve(q_pre, n, c.n_head, n_chunks, &slots_, &chunks);
+      const float* q_search = q_pre;
+      if (memory_.query == RetrievalQuery::kCentred) {
+        q_centred_.resize(static_cast<size_t>(n * c.n_head * c.head_dim));
+        membank::CentreQueriesCausal(q_pre, n, c.n_head, c.head_dim, q_centred_.data());
+        q_search = q_centred_.data();
+      }
+      retrieve_status = bank_->Retrieve(q_search, n, c.n_head, n_chunks, &slots_, &chunks);
       const int64_t k = retrieve_status.ok() ? chunks * memory_.chunk_size : 0;  // tokens per query and head
       stats.retrieved = k;
       if (o.on_retrieve) o.on_retrieve(std::span<const int32_t>(slots_.data(), static_cast<size_t>(n * c.n_head * k)), n, c.n_head, k);

@@ -69,6 +69,7 @@ class LongMem {
   std::unique_ptr<DenseKv> kv_;  // the backbone's per-segment cache
   ForwardScratch scratch_;
   std::vector<float> hidden_, final_residual_, mid_, k_, v_;  // [L+1, T, C], [T, C] ×2, [T, Hkv, D] ×2
+  std::vector<float> q_centred_;                              // [T, H, D] search queries (RetrievalQuery::kCentred)
   std::vector<int32_t> slots_, pos_;
 };
 

@@ -83,6 +83,15 @@ const char* SideNetInitName(SideNetInit i) {
   return "paper";
 }
 
+Result<RetrievalQuery> ParseRetrievalQuery(const std::string& s) {
+  if (s == "raw") return RetrievalQuery::kRaw;
+  if (s == "centred") return RetrievalQuery::kCentred;
+  return InvalidArgument(StrCat("memory: retrieval query '", s, "': expected raw (the query itself, as the paper) or "
+                                "centred (minus the running mean query of the segment)"));
+}
+
+const char* RetrievalQueryName(RetrievalQuery q) { return q == RetrievalQuery::kCentred ? "centred" : "raw"; }
+
 const char* IndexOptionName(membank::IndexKind k) {
   switch (k) {
     case membank::IndexKind::kExact: return "exact";
@@ -101,6 +110,9 @@ std::string ToJson(const SideNetConfig& s, const MemoryConfig& m) {
                       {"capacity_tokens", m.capacity_tokens},
                       {"eviction", m.eviction == membank::EvictionRule::kSpec ? "spec" : "exact"},
                       {"index", IndexOptionName(m.index)}};
+  // Written only when not the default, so files and checkpoints from before the option stay byte-identical
+  // (train-sidenet --resume compares this text).
+  if (m.query != RetrievalQuery::kRaw) j["retrieval_query"] = RetrievalQueryName(m.query);
   return j.dump();
 }
 
@@ -122,6 +134,9 @@ Status FromJson(const std::string& text, SideNetConfig* s, MemoryConfig* m) {
     auto ix = ParseIndexKind(j.at("index").get<std::string>());
     if (!ix.ok()) return ix.status();
     m->index = *ix;
+    auto rq = ParseRetrievalQuery(j.value("retrieval_query", "raw"));  // files before the option: raw
+    if (!rq.ok()) return rq.status();
+    m->query = *rq;
   } catch (const nlohmann::json::exception& e) {
     return Corrupt(StrCat("sidenet: configuration field missing or mistyped (", e.what(), ")"));
   }
@@ -129,7 +144,8 @@ Status FromJson(const std::string& text, SideNetConfig* s, MemoryConfig* m) {
 }
 
 std::string Describe(const MemoryConfig& m) {
-  return StrCat("longmem(csz=", m.chunk_size, ",K=", m.retrieve_tokens, ",M=", m.capacity_tokens, ")");
+  return StrCat("longmem(csz=", m.chunk_size, ",K=", m.retrieve_tokens, ",M=", m.capacity_tokens,
+                m.query == RetrievalQuery::kCentred ? ",q=centred" : "", ")");
 }
 
 }  // namespace lm::sidenet

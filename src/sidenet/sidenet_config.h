@@ -43,6 +43,13 @@ struct SideNetConfig {
   bool live_memory() const { return init == SideNetInit::kBackboneMemory; }
 };
 
+// What the memory layer searches the bank with (scoring of the retrieved tokens always uses the raw query).
+enum class RetrievalQuery {
+  kRaw,      // the un-rotated query itself, as the spec (inner product with each chunk's mean key)
+  kCentred,  // the query minus the causal mean of its segment's queries (memory_bank/query_centring.h):
+             // removes the "hub" chunks raw search returns for every query on RoPE backbones
+};
+
 // Memory bank settings of a run (the official code trains with csz 4 and evaluates ICL with csz 2).
 struct MemoryConfig {
   int64_t chunk_size = 4;          // csz: consecutive tokens per chunk
@@ -50,6 +57,7 @@ struct MemoryConfig {
   int64_t capacity_tokens = 65536; // M
   membank::EvictionRule eviction = membank::EvictionRule::kSpec;
   membank::IndexKind index = membank::IndexKind::kExact;
+  RetrievalQuery query = RetrievalQuery::kRaw;
   membank::MemoryBankConfig BankConfig(const ModelConfig& backbone) const;
 };
 // "longmem(csz=4,K=64,M=65536)": how evaluations name a memory setting in tables, plots and JSON.
@@ -67,6 +75,8 @@ Status FromJson(const std::string& text, SideNetConfig* s, MemoryConfig* m);
 Result<membank::EvictionRule> ParseEviction(const std::string& s);
 Result<membank::IndexKind> ParseIndexKind(const std::string& s);
 Result<SideNetInit> ParseSideNetInit(const std::string& s);
+Result<RetrievalQuery> ParseRetrievalQuery(const std::string& s);
+const char* RetrievalQueryName(RetrievalQuery q);  // the option spelling ParseRetrievalQuery reads
 const char* SideNetInitName(SideNetInit i);  // the option spelling ParseSideNetInit reads
 const char* IndexOptionName(membank::IndexKind k);  // the option spelling ParseIndexKind reads
 

@@ -479,6 +479,23 @@ TEST_F(SideNetTest, FileRoundTripAndBadFiles) {
   std::filesystem::remove_all(dir);
 }
 
+// The retrieval query is part of the SideNet file's memory settings; raw (the default) is not written, so
+// files and checkpoint run configs from before the option read the same.
+TEST(SideNetConfigJson, RetrievalQueryRoundTripsAndDefaultsToRaw) {
+  SideNetConfig s{.n_layer = 2, .memory_layer = 3};
+  MemoryConfig m;
+  EXPECT_EQ(ToJson(s, m).find("retrieval_query"), std::string::npos);
+  m.query = RetrievalQuery::kCentred;
+  SideNetConfig s2;
+  MemoryConfig m2;
+  ASSERT_TRUE(FromJson(ToJson(s, m), &s2, &m2).ok());
+  EXPECT_EQ(m2.query, RetrievalQuery::kCentred);
+  ASSERT_TRUE(FromJson(ToJson(s, MemoryConfig{}), &s2, &m2).ok());
+  EXPECT_EQ(m2.query, RetrievalQuery::kRaw);
+  EXPECT_FALSE(ParseRetrievalQuery("centered-ish").ok());
+  EXPECT_NE(Describe(m).find("q=centred"), std::string::npos);
+}
+
 // Memorize stops the backbone at the cached block; the bank must hold exactly what a full Segment writes.
 TEST_F(SideNetTest, MemorizeWritesWhatSegmentWrites) {
   const auto tokens = Tokens(16, 31);

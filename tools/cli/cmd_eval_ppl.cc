@@ -54,7 +54,8 @@ Result<std::vector<el::PplSystem>> MakeSystems(const Opts& o, const ModelConfig&
       auto mems = o.sweep.Expand(*side);
       if (!mems.ok()) return mems.status();
       for (const auto& m : *mems)
-        out.push_back({.name = StrCat("longmem csz", m.chunk_size, " K", m.retrieve_tokens, " M", m.capacity_tokens),
+        out.push_back({.name = StrCat("longmem csz", m.chunk_size, " K", m.retrieve_tokens, " M", m.capacity_tokens,
+                                      m.query == sidenet::RetrievalQuery::kCentred ? " qc" : ""),
                        .kind = el::PplSystemKind::kLongMem, .memory = m});
     } else {
       return InvalidArgument(StrCat("eval-ppl: unknown system '", name,

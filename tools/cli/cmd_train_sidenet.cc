@@ -96,12 +96,13 @@ Status Run(const Opts& o) {
   auto eval_lm = sidenet::LongMem::Create(loaded->model, net->get(), mc);
   if (!eval_lm.ok()) return eval_lm.status();
   std::fprintf(stderr,
-               "train-sidenet: %s | %lld trainable values | memory: block %lld K/V, csz %lld, K %lld, M %lld (%s) | "
+               "train-sidenet: %s | %lld trainable values | memory: block %lld K/V, csz %lld, K %lld, M %lld (%s), %s queries | "
                "data: %lld tokens, %lld training + %lld held-out segments of %lld\n",
                (*net)->Fingerprint().c_str(), static_cast<long long>((*net)->params().NumElements()),
                static_cast<long long>(sc.memory_layer), static_cast<long long>(mc.chunk_size),
                static_cast<long long>(mc.retrieve_tokens), static_cast<long long>(mc.capacity_tokens),
-               HumanBytes((*lm)->bank().bytes()).c_str(), static_cast<long long>(total),
+               HumanBytes((*lm)->bank().bytes()).c_str(), sidenet::RetrievalQueryName(mc.query),
+               static_cast<long long>(total),
                static_cast<long long>(train->size()), static_cast<long long>(eval->size()),
                static_cast<long long>(o.seg_len));
 

@@ -16,6 +16,7 @@ void EvalMemorySweep::Add(CLI::App& cmd) {
   cmd.add_option("--mem-size", sizes, "memory capacities M in tokens to sweep, e.g. 8192,65536 (default: the file's)");
   cmd.add_option("--mem-eviction", eviction, "spec | exact (default: the SideNet file's)");
   cmd.add_option("--mem-index", index, "exact | ivf | hnsw (default: the SideNet file's)");
+  cmd.add_option("--mem-query", queries, "retrieval queries to sweep: raw,centred (default: the SideNet file's)");
   cmd.add_option("--memory-layer", memory_layer,
                  "backbone block whose K/V fill the memory; must be the one the SideNet was trained for "
                  "(train-sidenet --memory-layer)");
@@ -33,27 +34,36 @@ Result<std::vector<sidenet::MemoryConfig>> EvalMemorySweep::Expand(const sidenet
   if (!kk.ok()) return kk.status();
   auto ms = list(sizes, base.capacity_tokens, "--mem-size");
   if (!ms.ok()) return ms.status();
+  std::vector<sidenet::RetrievalQuery> qs;
+  for (const std::string& name : SplitNames(queries)) {
+    auto q = sidenet::ParseRetrievalQuery(name);
+    if (!q.ok()) return q.status();
+    qs.push_back(*q);
+  }
+  if (qs.empty()) qs.push_back(base.query);
   std::vector<sidenet::MemoryConfig> out;
   for (int64_t c : *cs)
     for (int64_t k : *kk)
-      for (int64_t m : *ms) {
-        sidenet::MemoryConfig mc = base;
-        mc.chunk_size = c;
-        mc.retrieve_tokens = k;
-        mc.capacity_tokens = m;
-        if (!eviction.empty()) {
-          auto e = sidenet::ParseEviction(eviction);
-          if (!e.ok()) return e.status();
-          mc.eviction = *e;
+      for (int64_t m : *ms)
+        for (sidenet::RetrievalQuery q : qs) {
+          sidenet::MemoryConfig mc = base;
+          mc.chunk_size = c;
+          mc.retrieve_tokens = k;
+          mc.capacity_tokens = m;
+          mc.query = q;
+          if (!eviction.empty()) {
+            auto e = sidenet::ParseEviction(eviction);
+            if (!e.ok()) return e.status();
+            mc.eviction = *e;
+          }
+          if (!index.empty()) {
+            auto i = sidenet::ParseIndexKind(index);
+            if (!i.ok()) return i.status();
+            mc.index = *i;
+          }
+          LM_RETURN_IF_ERROR(sidenet::Validate(mc));
+          out.push_back(mc);
         }
-        if (!index.empty()) {
-          auto i = sidenet::ParseIndexKind(index);
-          if (!i.ok()) return i.status();
-          mc.index = *i;
-        }
-        LM_RETURN_IF_ERROR(sidenet::Validate(mc));
-        out.push_back(mc);
-      }
   return out;
 }
 

@@ -22,6 +22,7 @@ namespace lm::cli {
 struct EvalMemorySweep {
   std::string chunks, ks, sizes;  // comma-separated lists; empty: the SideNet file's setting
   std::string eviction, index;    // empty: the SideNet file's
+  std::string queries;            // csv of raw,centred; empty: the SideNet file's
   int64_t memory_layer = 0;       // 0: the SideNet's; else it must be the layer the SideNet was trained for
   void Add(CLI::App& cmd);
   // Every combination of the lists over the SideNet's trained settings, validated.

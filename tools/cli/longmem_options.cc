@@ -1,4 +1,4 @@
-// LongMem memory options: --mem-chunk, --mem-k, --mem-size, --mem-eviction, --mem-index.
+// LongMem memory options: --mem-chunk, --mem-k, --mem-size, --mem-eviction, --mem-index, --mem-query.
 #include "longmem_options.h"
 
 #include "core/str.h"
@@ -11,6 +11,9 @@ void LongMemCliOptions::Add(CLI::App& cmd) {
   cmd.add_option("--mem-size", capacity_tokens, "memory bank capacity in tokens, M (default 65536)");
   cmd.add_option("--mem-eviction", eviction, "spec (drop 2x the incoming chunks, as the official code) | exact");
   cmd.add_option("--mem-index", index, "exact (every chunk scored, SIMD kernel) | ivf | hnsw (faiss, approximate)");
+  cmd.add_option("--mem-query", query,
+                 "raw (search with the query, as the paper) | centred (query minus its segment's running mean: "
+                 "removes chunks every query ranks high)");
 }
 
 Status LongMemCliOptions::Apply(sidenet::MemoryConfig* m) const {
@@ -26,6 +29,11 @@ Status LongMemCliOptions::Apply(sidenet::MemoryConfig* m) const {
     auto k = sidenet::ParseIndexKind(index);
     if (!k.ok()) return k.status();
     m->index = *k;
+  }
+  if (!query.empty()) {
+    auto q = sidenet::ParseRetrievalQuery(query);
+    if (!q.ok()) return q.status();
+    m->query = *q;
   }
   return sidenet::Validate(*m);
 }

@@ -19,7 +19,7 @@ namespace lm::cli {
 
 struct LongMemCliOptions {
   int64_t chunk_size = 0, retrieve_tokens = 0, capacity_tokens = 0;  // 0: the SideNet file's (or the paper's)
-  std::string eviction, index;                                        // empty: likewise
+  std::string eviction, index, query;                                 // empty: likewise
   void Add(CLI::App& cmd);
   // Overrides `m` with whatever was given on the command line.
   Status Apply(sidenet::MemoryConfig* m) const;

@@ -16,7 +16,8 @@ std::vector<double> Gates(sidenet::SideNet& side) {
 
 nlohmann::json MemoryConfigJson(const sidenet::MemoryConfig& m) {
   return {{"chunk_size", m.chunk_size}, {"retrieve_tokens", m.retrieve_tokens}, {"capacity_tokens", m.capacity_tokens},
-          {"eviction", membank::EvictionRuleName(m.eviction)}, {"index", membank::IndexKindName(m.index)}};
+          {"eviction", membank::EvictionRuleName(m.eviction)}, {"index", membank::IndexKindName(m.index)},
+          {"retrieval_query", sidenet::RetrievalQueryName(m.query)}};
 }
 
 nlohmann::json SideNetInfoJson(sidenet::SideNet& side, const std::string& path) {
