@@ -1,4 +1,4 @@
-// Retrieval-query centring for the memory bank: each query minus the running mean of the queries before it.
+// Retrieval-query centring for the memory bank: each query minus the running mean of its segment's queries so far.
 //
 // Why: on the SmolLM2 backbone a few memory chunks score high for almost every query (their keys align
 // with the mean query direction), so raw inner-product retrieval returns the same "hub" chunks whatever
