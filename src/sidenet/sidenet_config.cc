@@ -108,7 +108,7 @@ std::string ToJson(const SideNetConfig& s, const MemoryConfig& m) {
                       {"chunk_size", m.chunk_size},
                       {"retrieve_tokens", m.retrieve_tokens},
                       {"capacity_tokens", m.capacity_tokens},
-                      {"eviction", m.eviction == membank::EvictionRule::kSpec ? "spec" : "exact"},
+                      {"eviction", membank::EvictionRuleName(m.eviction)},
                       {"index", IndexOptionName(m.index)}};
   // Written only when not the default, so files and checkpoints from before the option stay byte-identical
   // (train-sidenet --resume compares this text).

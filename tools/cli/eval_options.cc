@@ -6,6 +6,7 @@
 
 #include "core/str.h"
 #include "io/atomic_file.h"
+#include "longmem_options.h"
 #include "eval/longmem/buckets.h"
 
 namespace lm::cli {
@@ -23,7 +24,9 @@ void EvalMemorySweep::Add(CLI::App& cmd) {
 }
 
 Result<std::vector<sidenet::MemoryConfig>> EvalMemorySweep::Expand(const sidenet::SideNet& side) const {
-  const sidenet::MemoryConfig base = side.memory_config();
+  // The single-valued settings (--mem-eviction, --mem-index) are parsed once, as `run` parses them.
+  sidenet::MemoryConfig base = side.memory_config();
+  LM_RETURN_IF_ERROR((LongMemCliOptions{.eviction = eviction, .index = index}.Apply(&base)));
   auto list = [](const std::string& csv, int64_t dflt, const char* what) -> Result<std::vector<int64_t>> {
     if (csv.empty()) return std::vector<int64_t>{dflt};
     return eval_longmem::ParseIntList(csv, what);
@@ -51,16 +54,6 @@ Result<std::vector<sidenet::MemoryConfig>> EvalMemorySweep::Expand(const sidenet
           mc.retrieve_tokens = k;
           mc.capacity_tokens = m;
           mc.query = q;
-          if (!eviction.empty()) {
-            auto e = sidenet::ParseEviction(eviction);
-            if (!e.ok()) return e.status();
-            mc.eviction = *e;
-          }
-          if (!index.empty()) {
-            auto i = sidenet::ParseIndexKind(index);
-            if (!i.ok()) return i.status();
-            mc.index = *i;
-          }
           LM_RETURN_IF_ERROR(sidenet::Validate(mc));
           out.push_back(mc);
         }
