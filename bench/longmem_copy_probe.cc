@@ -64,12 +64,13 @@ int main(int argc, char** argv) {
   }
   // The memory layer's query on the repeat: block `layer`'s attention input is H[layer] in the backbone (and
   // in a `backbone-memory` SideNet); a `backbone` SideNet's memory layer sees H[layer − 1]. Report both.
+  const auto& lw = loaded->model->weights().layers[static_cast<size_t>(layer)];
   for (int64_t src : {layer - 1, layer}) {
+    std::vector<float> xn(static_cast<size_t>(T * C)), q_all(static_cast<size_t>(T * c.q_dim()));
+    ops::RmsNorm(hs.data() + src * T * C, lw.attn_norm.data<float>(), xn.data(), T, C, c.rms_eps);
+    ops::MatMul(xn.data(), lw.wq, q_all.data(), T);
     for (bool low_freq : {false, true}) {
-      const auto& lw = loaded->model->weights().layers[static_cast<size_t>(layer)];
-      std::vector<float> xn(static_cast<size_t>(T * C)), q(static_cast<size_t>(T * c.q_dim()));
-      ops::RmsNorm(hs.data() + src * T * C, lw.attn_norm.data<float>(), xn.data(), T, C, c.rms_eps);
-      ops::MatMul(xn.data(), lw.wq, q.data(), T);
+      std::vector<float> q = q_all;
       if (low_freq)
         for (int64_t r = 0; r < T * c.n_head; ++r)
           for (int64_t d : fast_dims) q[static_cast<size_t>(r * c.head_dim + d)] = 0.0f;

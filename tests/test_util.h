@@ -25,6 +25,13 @@ inline nlohmann::json LoadJson(const std::string& path) {
   return nlohmann::json::parse(in);
 }
 
+// max |a - b| over the elements: an absolute tolerance check.
+inline double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  double diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff = std::max(diff, static_cast<double>(std::abs(a[i] - b[i])));
+  return diff;
+}
+
 // max |a - b| / max |b| over the elements (max |a - b| when b is all zero): how far a tensor is from its
 // reference, in units of the reference's largest entry.
 inline double MaxRelDiff(const std::vector<float>& a, const std::vector<float>& b) {

@@ -320,9 +320,7 @@ TEST_F(SideNetTest, BackboneInitReproducesTheBackbone) {
     auto st = (*lm)->Segment(tokens, {.use_memory = use_memory, .write_memory = false, .final_hidden = got.data()});
     ASSERT_TRUE(st.ok());
     EXPECT_EQ(st->retrieved, use_memory ? 4 : 0);
-    double worst = 0;
-    for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(got[i] - backbone[i])));
-    EXPECT_LT(worst, 1e-5) << "use_memory " << use_memory;
+    EXPECT_LT(test::MaxAbsDiff(got, backbone), 1e-5) << "use_memory " << use_memory;
   }
 }
 
@@ -347,9 +345,7 @@ TEST_F(SideNetTest, BackboneMemoryInitHasALiveMemoryPath) {
       std::vector<float> got(static_cast<size_t>(T * C));
       auto st = (*lm)->Segment(tokens, {.use_memory = use_memory, .write_memory = false, .final_hidden = got.data()});
       EXPECT_TRUE(st.ok());
-      double worst = 0;
-      for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(got[i] - backbone[i])));
-      return worst;
+      return test::MaxAbsDiff(got, backbone);
     };
     EXPECT_LT(diff_from_backbone(false), 1e-5);
     const double open = diff_from_backbone(true);
@@ -378,13 +374,8 @@ TEST_F(SideNetTest, GateShutReproducesLocalOnlyAttention) {
   auto st = lm_->Segment(tokens, {.write_memory = false, .final_hidden = shut.data()});
   ASSERT_TRUE(st.ok());
   EXPECT_GT(st->retrieved, 0);
-  double d_shut = 0, d_open = 0;
-  for (size_t i = 0; i < local.size(); ++i) {
-    d_shut = std::max(d_shut, static_cast<double>(std::abs(shut[i] - local[i])));
-    d_open = std::max(d_open, static_cast<double>(std::abs(open[i] - local[i])));
-  }
-  EXPECT_LT(d_shut, 1e-6);
-  EXPECT_GT(d_open, 1e-3);  // the memory does change the output when the gate is open
+  EXPECT_LT(test::MaxAbsDiff(shut, local), 1e-6);
+  EXPECT_GT(test::MaxAbsDiff(open, local), 1e-3);  // the memory does change the output when the gate is open
 }
 
 // Gradients of the SideNet's parameters (memory gate, the memory layer's query projection, a norm) through
