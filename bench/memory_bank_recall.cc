@@ -4,7 +4,7 @@
 // pre-RoPE keys and queries of block `layer` of the model reading the text (bank: tokens [0, tokens), read in
 // windows of `window` tokens; queries: the `queries` tokens that follow), cached in `cache` for later runs.
 // Usage: lm_bench_memory_bank_recall [tokens=1048576] [kv_heads=3] [heads=9] [head_dim=64] [chunk=4] [queries=256]
-//        [k=16] [clusters=4096] [batch=8192] [reps=3] [index=exact,ivf,hnsw] [nlist=0] [nprobe=0] [ef_search=128]
+//        [k=16] [clusters=4096] [batch=8192] [reps=3] [index=exact,ivf-int8,ivf,hnsw] [nlist=0] [nprobe=0] [ef_search=128]
 //        [model=PATH text=PATH layer=21 window=2048 cache=PATH]
 #include <algorithm>
 #include <chrono>
@@ -132,13 +132,14 @@ int Main(int argc, char** argv) {
                                           a.Str("text", "data/kjv.txt"))
                                  : StrCat("synthetic, ", a.Int("clusters", 4096), " clusters")}};
   std::vector<int32_t> truth;  // exact answer for q, [T, H, kc * csz]
-  std::string kinds = a.Str("index", "exact,ivf,hnsw");
-  for (const std::string name : {"exact", "ivf", "hnsw"}) {
-    if (kinds.find(name) == std::string::npos) continue;
-    const IndexKind kind = name == "exact" ? IndexKind::kExact
-                           : name == "ivf" ? IndexKind::kFaissIvf
-                                           : IndexKind::kFaissHnsw;
-    if (kind != IndexKind::kExact && !HaveFaiss()) continue;
+  const std::string kinds = StrCat(",", a.Str("index", "exact,ivf-int8,ivf,hnsw"), ",");
+  for (const std::string name : {"exact", "ivf-int8", "ivf", "hnsw"}) {
+    if (kinds.find(StrCat(",", name, ",")) == std::string::npos) continue;
+    const IndexKind kind = name == "exact"      ? IndexKind::kExact
+                           : name == "ivf-int8" ? IndexKind::kIvfInt8
+                           : name == "ivf"      ? IndexKind::kFaissIvf
+                                                : IndexKind::kFaissHnsw;
+    if ((kind == IndexKind::kFaissIvf || kind == IndexKind::kFaissHnsw) && !HaveFaiss()) continue;
     // Capacity = the stream, kExact eviction: the bank ends exactly full.
     MemoryBankConfig c{.n_head_kv = Hkv,
                        .head_dim = D,
@@ -198,7 +199,7 @@ int Main(int argc, char** argv) {
       truth = batch_slots;
     } else {
       const FaissParams p = ResolvedFaissParams(c);
-      if (kind == IndexKind::kFaissIvf) {
+      if (kind == IndexKind::kFaissIvf || kind == IndexKind::kIvfInt8) {
         j["nlist"] = p.nlist;
         j["nprobe"] = p.nprobe;
         j["train_chunks"] = p.train_chunks;

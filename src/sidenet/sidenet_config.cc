@@ -62,7 +62,8 @@ Result<membank::IndexKind> ParseIndexKind(const std::string& s) {
   if (s == "exact") return membank::IndexKind::kExact;
   if (s == "ivf") return membank::IndexKind::kFaissIvf;
   if (s == "hnsw") return membank::IndexKind::kFaissHnsw;
-  return InvalidArgument(StrCat("memory: index '", s, "': expected exact, ivf or hnsw"));
+  if (s == "ivf-int8") return membank::IndexKind::kIvfInt8;
+  return InvalidArgument(StrCat("memory: index '", s, "': expected exact, ivf-int8, ivf or hnsw"));
 }
 
 Result<SideNetInit> ParseSideNetInit(const std::string& s) {
@@ -97,6 +98,7 @@ const char* IndexOptionName(membank::IndexKind k) {
     case membank::IndexKind::kExact: return "exact";
     case membank::IndexKind::kFaissIvf: return "ivf";
     case membank::IndexKind::kFaissHnsw: return "hnsw";
+    case membank::IndexKind::kIvfInt8: return "ivf-int8";
   }
   return "exact";
 }

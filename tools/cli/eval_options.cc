@@ -16,7 +16,7 @@ void EvalMemorySweep::Add(CLI::App& cmd) {
   cmd.add_option("--mem-k", ks, "retrieved tokens K to sweep, e.g. 32,64 (default: the SideNet file's)");
   cmd.add_option("--mem-size", sizes, "memory capacities M in tokens to sweep, e.g. 8192,65536 (default: the file's)");
   cmd.add_option("--mem-eviction", eviction, "spec | exact (default: the SideNet file's)");
-  cmd.add_option("--mem-index", index, "exact | ivf | hnsw (default: the SideNet file's)");
+  cmd.add_option("--mem-index", index, "exact | ivf-int8 | ivf | hnsw (default: the SideNet file's)");
   cmd.add_option("--mem-query", queries, "retrieval queries to sweep: raw,centred (default: the SideNet file's)");
   cmd.add_option("--memory-layer", memory_layer,
                  "backbone block whose K/V fill the memory; must be the one the SideNet was trained for "

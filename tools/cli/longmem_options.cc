@@ -10,7 +10,7 @@ void LongMemCliOptions::Add(CLI::App& cmd) {
   cmd.add_option("--mem-k", retrieve_tokens, "tokens retrieved per query and head, K (default 64 = 16 chunks of 4)");
   cmd.add_option("--mem-size", capacity_tokens, "memory bank capacity in tokens, M (default 65536)");
   cmd.add_option("--mem-eviction", eviction, "spec (drop 2x the incoming chunks, as the official code) | exact");
-  cmd.add_option("--mem-index", index, "exact (every chunk scored, SIMD kernel) | ivf | hnsw (faiss, approximate)");
+  cmd.add_option("--mem-index", index, "exact (every chunk scored, SIMD kernel) | ivf-int8 (approximate, longmem's int8 IVF) | ivf | hnsw (faiss, approximate)");
   cmd.add_option("--mem-query", query,
                  "raw (search with the query, as the paper) | centred (query minus its segment's running mean: "
                  "removes chunks every query ranks high)");

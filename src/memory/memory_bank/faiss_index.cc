@@ -100,7 +100,8 @@ class IvfIndex final : public ChunkIndex {
 
   bool ready() const override { return index_.is_trained; }
 
-  void Search(const float* queries, int64_t n, int64_t k, int64_t first_id, int64_t* out) const override {
+  void Search(const float* queries, int64_t n, int64_t k, const float* /*all_keys*/, int64_t /*n_stored*/,
+              int64_t first_id, int64_t* out) const override {
     faiss::SearchParametersIVF sp;
     sp.nprobe = static_cast<size_t>(p_.nprobe);
     std::vector<float> dist(static_cast<size_t>(n * k));
@@ -166,7 +167,8 @@ class HnswIndex final : public ChunkIndex {
 
   bool ready() const override { return true; }
 
-  void Search(const float* queries, int64_t n, int64_t k, int64_t first_id, int64_t* out) const override {
+  void Search(const float* queries, int64_t n, int64_t k, const float* /*all_keys*/, int64_t /*n_stored*/,
+              int64_t first_id, int64_t* out) const override {
     // faiss 1.7.3 ignores SearchParametersHNSW::efSearch (it reads hnsw.efSearch, set at construction) and
     // does not widen the beam to k, so recall collapses when k > ef. Such rows go to the exact fallback
     // instead of returning poor neighbours; raise hnsw_ef_search to use HNSW for them.
@@ -212,7 +214,7 @@ class HnswIndex final : public ChunkIndex {
 
 bool HaveFaiss() { return true; }
 
-Result<std::unique_ptr<ChunkIndex>> MakeChunkIndex(const MemoryBankConfig& c) {
+Result<std::unique_ptr<ChunkIndex>> MakeFaissIndex(const MemoryBankConfig& c) {
   const FaissParams p = ResolvedFaissParams(c);
   switch (c.index) {
     case IndexKind::kFaissIvf:
@@ -220,6 +222,7 @@ Result<std::unique_ptr<ChunkIndex>> MakeChunkIndex(const MemoryBankConfig& c) {
     case IndexKind::kFaissHnsw:
       return std::unique_ptr<ChunkIndex>(new HnswIndex(c.head_dim, p));
     case IndexKind::kExact:
+    case IndexKind::kIvfInt8:
       break;
   }
   return InvalidArgument(StrCat("memory_bank: index '", IndexKindName(c.index), "' has no faiss index"));

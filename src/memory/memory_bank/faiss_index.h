@@ -1,4 +1,4 @@
-// ChunkIndex: the approximate per-kv-head chunk index behind the memory bank (faiss IVF-Flat or HNSW-Flat).
+// The faiss chunk indexes behind the memory bank (IVF-Flat or HNSW-Flat; interface in chunk_index.h).
 // This header names no faiss type, so the bank compiles the same with and without faiss.
 //
 // How an index follows the bank's FIFO. faiss ids are absolute chunk ids (chunks ever written before the
@@ -33,11 +33,13 @@
 #include <memory>
 
 #include "core/status.h"
+#include "memory/memory_bank/chunk_index.h"
 #include "memory/memory_bank/memory_bank.h"
 
 namespace lm::membank {
 
-// The faiss parameters with every "0 = auto" resolved against the capacity.
+// The IVF and HNSW parameters with every "0 = auto" resolved against the capacity (the IVF ones serve
+// faiss IVF and longmem's ivf-int8 alike).
 struct FaissParams {
   int64_t nlist = 0, nprobe = 0, train_chunks = 0;
   int64_t hnsw_m = 0, hnsw_ef_construction = 0, hnsw_ef_search = 0;
@@ -47,23 +49,9 @@ FaissParams ResolvedFaissParams(const MemoryBankConfig& c);
 // True when this build has faiss (LM_HAVE_FAISS).
 bool HaveFaiss();
 
-class ChunkIndex {
- public:
-  virtual ~ChunkIndex() = default;
-  // The bank wrote n_new chunks; all_keys: [n_stored, D] f32 are all stored chunk keys, the new ones last,
-  // and first_id is the absolute id of row 0.
-  virtual void Append(const float* all_keys, int64_t n_stored, int64_t n_new, int64_t first_id) = 0;
-  // The bank evicted every chunk with id < first_id; all_keys: [n_stored, D] f32 are the survivors.
-  virtual void Evict(const float* all_keys, int64_t n_stored, int64_t first_id) = 0;
-  // False while IVF is untrained: the bank searches exactly instead.
-  virtual bool ready() const = 0;
-  // queries: [n, D] f32; out: [n, k] chunk slots (id - first_id), best first, -1 where fewer than k were found.
-  virtual void Search(const float* queries, int64_t n, int64_t k, int64_t first_id, int64_t* out) const = 0;
-  virtual uint64_t bytes() const = 0;  // vectors + ids + links held by faiss (estimate)
-};
 
-// One index of c.index's kind for vectors of c.head_dim. Unavailable when the build has no faiss; c.index
-// must not be kExact.
-Result<std::unique_ptr<ChunkIndex>> MakeChunkIndex(const MemoryBankConfig& c);
+// One faiss index of c.index's kind (kFaissIvf or kFaissHnsw) for vectors of c.head_dim. Unavailable when the
+// build has no faiss.
+Result<std::unique_ptr<ChunkIndex>> MakeFaissIndex(const MemoryBankConfig& c);
 
 }  // namespace lm::membank

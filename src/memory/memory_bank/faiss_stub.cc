@@ -6,7 +6,7 @@ namespace lm::membank {
 
 bool HaveFaiss() { return false; }
 
-Result<std::unique_ptr<ChunkIndex>> MakeChunkIndex(const MemoryBankConfig& c) {
+Result<std::unique_ptr<ChunkIndex>> MakeFaissIndex(const MemoryBankConfig& c) {
   return Unavailable(StrCat("memory_bank: index '", IndexKindName(c.index),
                             "' needs faiss, and this build has none; hint: install libfaiss-dev "
                             "(scripts/setup.sh) and reconfigure, or use IndexKind::kExact"));

@@ -17,10 +17,10 @@ MemoryBank::~MemoryBank() = default;
 
 Result<std::unique_ptr<MemoryBank>> MemoryBank::Create(const MemoryBankConfig& c) {
   LM_RETURN_IF_ERROR(ValidateConfig(c));
-  if (c.index != IndexKind::kExact && !HaveFaiss())
+  if ((c.index == IndexKind::kFaissIvf || c.index == IndexKind::kFaissHnsw) && !HaveFaiss())
     return Unavailable(StrCat("memory_bank: index '", IndexKindName(c.index),
                               "' needs faiss, and this build has none; hint: install libfaiss-dev "
-                              "(scripts/setup.sh) and reconfigure, or use IndexKind::kExact"));
+                              "(scripts/setup.sh) and reconfigure, or use IndexKind::kExact or kIvfInt8"));
   std::unique_ptr<MemoryBank> bank(new MemoryBank(c));
   LM_RETURN_IF_ERROR(bank->Allocate());
   LM_RETURN_IF_ERROR(bank->BuildIndexes());
@@ -214,7 +214,8 @@ Status MemoryBank::Retrieve(const float* q, int64_t T, int64_t H, int64_t n_chun
       for (int64_t item = begin; item < end; ++item) {
         const int64_t g = item / n_blocks, r0 = (item % n_blocks) * block;
         if (!by_index[g]) continue;
-        indexes_[g]->Search(q_by_head.data() + (g * rows + r0) * D, std::min(block, rows - r0), k, first_chunk_id(),
+        indexes_[g]->Search(q_by_head.data() + (g * rows + r0) * D, std::min(block, rows - r0), k, chunk_keys(g),
+                            n_chunks_, first_chunk_id(),
                             approx.data() + (g * rows + r0) * k);
       }
     });

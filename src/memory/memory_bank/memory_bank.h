@@ -4,9 +4,9 @@
 // Storage is f32 (the official code keeps fp16 K/V; chunk keys are fp32 in both) and is shifted left on
 // eviction exactly like the official code, so chunk slot i is always the i-th oldest stored chunk and token
 // slot s = chunk_slot * csz + j. The search is exact inner product by default (a fused SIMD
-// score-and-threshold kernel, exact_search.h; deterministic tie-break on the lower slot); faiss IVF or HNSW
-// indexes are optional when the build found faiss (LM_HAVE_FAISS). See faiss_index.h for how the approximate
-// indexes follow the FIFO.
+// score-and-threshold kernel, exact_search.h; deterministic tie-break on the lower slot). Approximate: longmem's
+// int8 IVF (ivf_int8_index.h), or faiss IVF or HNSW when the build found faiss (LM_HAVE_FAISS). See
+// chunk_index.h, ivf_int8_index.h and faiss_index.h for how the approximate indexes follow the FIFO.
 //
 // Thread safety: const members (Retrieve, accessors, Save) may run concurrently with each other; Add, Reset and
 // Load need exclusive access. Retrieve and Add parallelise over lm::GlobalPool().
@@ -35,6 +35,8 @@ enum class IndexKind {
                // (same ranking up to float rounding of the scores and the order of ties)
   kFaissIvf,   // faiss IndexIVFFlat per kv head (approximate); exact until enough chunks exist to train it
   kFaissHnsw,  // faiss IndexHNSWFlat per kv head (approximate); evicted chunks are filtered, then compacted
+  kIvfInt8,    // longmem's own IVF per kv head (approximate, ivf_int8_index.h): int8 residual codes scanned
+               // list-major for a whole block of queries, candidates re-ranked exactly; no faiss needed
 };
 
 const char* EvictionRuleName(EvictionRule r);
@@ -46,7 +48,7 @@ struct MemoryBankConfig {
   int64_t capacity_tokens = 65536;  // M (must be a multiple of chunk_size)
   EvictionRule eviction = EvictionRule::kSpec;
   IndexKind index = IndexKind::kExact;
-  // IVF. 0 means auto; the auto values are resolved by ResolvedFaissParams (faiss_index.h).
+  // IVF (faiss IVF and ivf-int8). 0 means auto; the auto values are resolved by ResolvedFaissParams (faiss_index.h).
   int64_t faiss_nlist = 0;         // inverted lists; auto: 4 * sqrt(capacity_chunks), at most capacity/8
   int64_t faiss_nprobe = 0;        // lists probed per query; auto: nlist / 8, at least 1
   int64_t faiss_train_chunks = 0;  // stored chunks that trigger training; auto: min(39 * nlist, capacity/2)
@@ -61,7 +63,7 @@ struct MemoryBankConfig {
 // Checks a config; the message names the field, its value and a hint.
 Status ValidateConfig(const MemoryBankConfig& c);
 
-class ChunkIndex;  // faiss_index.h
+class ChunkIndex;  // chunk_index.h
 
 class MemoryBank {
  public:
@@ -104,9 +106,9 @@ class MemoryBank {
   uint64_t bytes() const;
   // Bytes of what is stored now: the n_tokens() token keys and values and the n_chunks() chunk keys (f32).
   uint64_t stored_bytes() const;
-  // True when a faiss index answers Retrieve (IVF reports false until it has trained).
+  // True when an approximate index answers Retrieve (IVF reports false until it has trained).
   bool index_ready() const;
-  // Query rows (one per (t, h)) the faiss index under-filled and exact search re-ranked, ever; for reports.
+  // Query rows (one per (t, h)) the approximate index under-filled and exact search re-ranked, ever; for reports.
   int64_t exact_fallback_rows() const { return exact_fallback_rows_.load(std::memory_order_relaxed); }
 
   // Empties the bank (keeps the allocation); faiss indexes are dropped, so IVF trains again on new data.

@@ -27,6 +27,8 @@ const char* IndexKindName(IndexKind k) {
       return "faiss_ivf";
     case IndexKind::kFaissHnsw:
       return "faiss_hnsw";
+    case IndexKind::kIvfInt8:
+      return "ivf_int8";
   }
   return "?";
 }
@@ -73,9 +75,12 @@ Status ValidateConfig(const MemoryBankConfig& c) {
   if (c.eviction != EvictionRule::kSpec && c.eviction != EvictionRule::kExact)
     return bad(StrCat("eviction = ", static_cast<int>(c.eviction), " is not an EvictionRule"), "use kSpec or kExact");
   if (c.index == IndexKind::kExact) return OkStatus();
-  if (c.index != IndexKind::kFaissIvf && c.index != IndexKind::kFaissHnsw)
+  if (c.index != IndexKind::kFaissIvf && c.index != IndexKind::kFaissHnsw && c.index != IndexKind::kIvfInt8)
     return bad(StrCat("index = ", static_cast<int>(c.index), " is not an IndexKind"),
-               "use kExact, kFaissIvf or kFaissHnsw");
+               "use kExact, kIvfInt8, kFaissIvf or kFaissHnsw");
+  if (c.index == IndexKind::kIvfInt8 && c.head_dim % 4 != 0)
+    return bad(StrCat("head_dim = ", c.head_dim, " is not a multiple of 4, which the ivf-int8 codes need"),
+               "use the exact index (or faiss) for this model");
 
   const int64_t cap = c.capacity_chunks();
   if (c.faiss_nlist < 0 || c.faiss_nprobe < 0 || c.faiss_train_chunks < 0)
@@ -83,7 +88,7 @@ Status ValidateConfig(const MemoryBankConfig& c) {
                       ", faiss_train_chunks = ", c.faiss_train_chunks, " must be >= 0"),
                "0 picks the automatic value");
   const FaissParams p = ResolvedFaissParams(c);
-  if (c.index == IndexKind::kFaissIvf) {
+  if (c.index == IndexKind::kFaissIvf || c.index == IndexKind::kIvfInt8) {
     if (p.nlist > cap)
       return bad(StrCat("faiss_nlist = ", p.nlist, " exceeds the capacity of ", cap, " chunks"),
                  "use ~4 sqrt(capacity_chunks), or 0 for auto");

@@ -33,6 +33,50 @@ HWY_INLINE uint64_t MaskBits(D d, M m) {
   return static_cast<uint64_t>(b[0]) | static_cast<uint64_t>(b[1]) << 8;
 }
 
+// acc[r][h] = the scores of row r (queries transposed, qt [D][R]) against the N keys at ph (h = 0, 1).
+template <int R, class V>
+HWY_INLINE void Accumulate(const float* qt, int64_t D, const float* p0, const float* p1, V (&acc)[R][2]) {
+  const hn::ScalableTag<float> df;
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = hn::Zero(df);
+  for (int64_t d = 0; d < D; ++d) {
+    const V k0 = hn::Load(df, p0 + d * kPanel), k1 = hn::Load(df, p1 + d * kPanel);
+    for (int r = 0; r < R; ++r) {
+      const V qb = hn::Set(df, qt[d * R + r]);
+      acc[r][0] = hn::MulAdd(qb, k0, acc[r][0]);
+      acc[r][1] = hn::MulAdd(qb, k1, acc[r][1]);
+    }
+  }
+}
+
+// Every score of up to R rows over keys [j0, j1), stored (the IVF probe, which needs them all).
+template <int R>
+HWY_INLINE void StoreRows(const float* qt, int64_t nr, int64_t D, const float* packed, int64_t j0, int64_t j1,
+                          float* out, int64_t ldo) {
+  const hn::ScalableTag<float> df;
+  using V = hn::Vec<decltype(df)>;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  constexpr int64_t kMaxLanes = HWY_MAX_BYTES / sizeof(float);
+  HWY_ALIGN float buf[2 * kMaxLanes];
+  for (int64_t j = j0; j < j1; j += 2 * N) {
+    const float* p0 = packed + (j / kPanel) * kPanel * D + j % kPanel;
+    const float* p1 = packed + ((j + N) / kPanel) * kPanel * D + (j + N) % kPanel;
+    V acc[R][2];
+    Accumulate<R>(qt, D, p0, p1, acc);
+    const int64_t n_valid = std::min<int64_t>(2 * N, j1 - j);
+    for (int64_t r = 0; r < nr; ++r) {
+      float* dst = out + r * ldo + (j - j0);
+      if (n_valid == 2 * N) {
+        hn::StoreU(acc[r][0], df, dst);
+        hn::StoreU(acc[r][1], df, dst + N);
+      } else {
+        hn::Store(acc[r][0], df, buf);
+        hn::Store(acc[r][1], df, buf + N);
+        std::copy_n(buf, n_valid, dst);
+      }
+    }
+  }
+}
+
 // One block of up to R rows over keys [j0, j1) in steps of 2N. qt is the block's queries transposed,
 // [D][R] (rows >= nr are zero padding whose scores are never looked at), so the R broadcasts of a component
 // come from one base pointer instead of R row pointers that would not fit in the general registers.
@@ -57,15 +101,7 @@ HWY_INLINE void ScanRows(const float* qt, int64_t nr, int64_t D, const float* pa
     const float* p0 = packed + (j / kPanel) * kPanel * D + j % kPanel;
     const float* p1 = packed + ((j + N) / kPanel) * kPanel * D + (j + N) % kPanel;
     V acc[R][2];
-    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = hn::Zero(df);
-    for (int64_t d = 0; d < D; ++d) {
-      const V k0 = hn::Load(df, p0 + d * kPanel), k1 = hn::Load(df, p1 + d * kPanel);
-      for (int r = 0; r < R; ++r) {
-        const V qb = hn::Set(df, qt[d * R + r]);
-        acc[r][0] = hn::MulAdd(qb, k0, acc[r][0]);
-        acc[r][1] = hn::MulAdd(qb, k1, acc[r][1]);
-      }
-    }
+    Accumulate<R>(qt, D, p0, p1, acc);
     // Lanes above each row's threshold, as bits (lane l of the step = key j + l). Computed for every row with
     // compile-time indices, so the accumulators stay in registers through the FMA loop.
     uint64_t bits[R];
@@ -129,6 +165,16 @@ void TopKScanImpl(const TopKScanArgs& a) {
   }
 }
 
+void ScoreAllImpl(const ScoreAllArgs& a) {
+  const int64_t D = a.head_dim;
+  std::unique_ptr<float[]> qt(new float[static_cast<size_t>(kRows * D)]);
+  for (int64_t r0 = 0; r0 < a.n_rows; r0 += kRows) {
+    const int64_t nr = std::min<int64_t>(a.n_rows - r0, kRows);
+    Transpose<kRows>(a.queries + r0 * D, nr, D, qt.get());
+    StoreRows<kRows>(qt.get(), nr, D, a.packed, a.j0, a.j1, a.out + r0 * a.ldo, a.ldo);
+  }
+}
+
 const char* TargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
 
 }  // namespace HWY_NAMESPACE
@@ -139,6 +185,8 @@ HWY_AFTER_NAMESPACE();
 namespace lm::membank {
 HWY_EXPORT(TopKScanImpl);
 HWY_EXPORT(TargetNameImpl);
+HWY_EXPORT(ScoreAllImpl);
+void ScoreAll(const ScoreAllArgs& a) { HWY_DYNAMIC_DISPATCH(ScoreAllImpl)(a); }
 void TopKScan(const TopKScanArgs& a) { HWY_DYNAMIC_DISPATCH(TopKScanImpl)(a); }
 const char* TopKScanTargetName() { return HWY_DYNAMIC_DISPATCH(TargetNameImpl)(); }
 }  // namespace lm::membank

@@ -1,0 +1,270 @@
+// The ivf-int8 chunk index: k-means lists of int8 residual codes, searched list-major and re-ranked exactly.
+#include "memory/memory_bank/ivf_int8_index.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/check.h"
+#include "memory/memory_bank/exact_search.h"
+#include "memory/memory_bank/faiss_index.h"
+#include "memory/memory_bank/ivf_scan.h"
+#include "memory/memory_bank/kmeans.h"
+#include "memory/memory_bank/row_topk.h"
+#include "memory/memory_bank/topk_scan.h"
+
+namespace lm::membank {
+namespace {
+
+constexpr int kKMeansIterations = 10;
+constexpr uint64_t kKMeansSeed = 0x1f2e3d4c5b6a7988ULL;
+
+class IvfInt8Index final : public ChunkIndex {
+ public:
+  IvfInt8Index(int64_t d, const FaissParams& p) : d_(d), p_(p) {}
+
+  void Append(const float* all_keys, int64_t n_stored, int64_t n_new, int64_t first_id) override {
+    if (!trained_) {
+      if (n_stored < p_.train_chunks) return;
+      Train(all_keys, n_stored);
+      Add(all_keys, 0, n_stored, first_id);
+      return;
+    }
+    Add(all_keys, n_stored - n_new, n_stored, first_id);
+  }
+
+  void Evict(const float* /*all_keys*/, int64_t /*n_stored*/, int64_t first_id) override {
+    if (!trained_) return;
+    for (List& l : lists_) {
+      // Ids ascend within a list, so the evicted ones are a prefix.
+      const auto drop = static_cast<int64_t>(std::lower_bound(l.ids.begin(), l.ids.end(), first_id) - l.ids.begin());
+      if (drop == 0) continue;
+      l.ids.erase(l.ids.begin(), l.ids.begin() + drop);
+      l.codes.erase(l.codes.begin(), l.codes.begin() + drop * d_);
+      Pack(&l, 0);
+    }
+  }
+
+  bool ready() const override { return trained_; }
+
+  void Search(const float* queries, int64_t n, int64_t k, const float* all_keys, int64_t n_stored, int64_t first_id,
+              int64_t* out) const override;
+
+  uint64_t bytes() const override {
+    uint64_t b = (centroids_.size() + scale_.size()) * sizeof(float) + centroids_packed_.bytes();
+    for (const List& l : lists_) b += l.ids.capacity() * sizeof(int64_t) + l.codes.capacity() + l.packed.capacity();
+    return b;
+  }
+
+ private:
+  struct List {
+    std::vector<int64_t> ids;      // absolute chunk ids, ascending
+    std::vector<uint8_t> codes;    // [n, D] u8, row-major (the master copy eviction edits)
+    std::vector<uint8_t> packed;   // the same in IvfScan's group layout
+  };
+
+  void Train(const float* keys, int64_t n);
+  void Add(const float* keys, int64_t from, int64_t to, int64_t first_id);
+  void Pack(List* l, int64_t from_key) const;
+
+  int64_t d_;
+  FaissParams p_;
+  bool trained_ = false;
+  int64_t nlist_ = 0;
+  std::vector<float> centroids_;  // [nlist, D]
+  PackedKeys centroids_packed_;   // the same in the exact kernel's layout, for the probe
+  std::vector<float> scale_;      // [D]: residual = code * scale (before the +128 offset)
+  std::vector<List> lists_;
+};
+
+void IvfInt8Index::Train(const float* keys, int64_t n) {
+  nlist_ = std::min(p_.nlist, n);
+  centroids_ = KMeans(keys, n, d_, nlist_, kKMeansIterations, kKMeansSeed);
+  LM_CHECK(centroids_packed_.Reserve(nlist_, d_), "ivf-int8: cannot allocate ", nlist_, " centroids");
+  centroids_packed_.Update(centroids_.data(), nlist_, 0);
+  // Per-dimension scales: the largest training residual of each dimension maps to code ±127.
+  std::vector<int32_t> assign(static_cast<size_t>(n));
+  AssignNearest(keys, n, d_, centroids_.data(), nlist_, assign.data());
+  std::vector<float> amax(static_cast<size_t>(d_), 0.0f);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d_; ++j)
+      amax[j] = std::max(amax[j], std::fabs(keys[i * d_ + j] - centroids_[assign[i] * d_ + j]));
+  scale_.resize(static_cast<size_t>(d_));
+  for (int64_t j = 0; j < d_; ++j) scale_[j] = amax[j] > 0 ? amax[j] / 127.0f : 1.0f;
+  lists_.assign(static_cast<size_t>(nlist_), List{});
+  trained_ = true;
+}
+
+void IvfInt8Index::Add(const float* keys, int64_t from, int64_t to, int64_t first_id) {
+  const int64_t n = to - from;
+  if (n <= 0) return;
+  std::vector<int32_t> assign(static_cast<size_t>(n));
+  AssignNearest(keys + from * d_, n, d_, centroids_.data(), nlist_, assign.data());
+  std::vector<int64_t> first_new(static_cast<size_t>(nlist_), -1);  // per list: its first new key, or -1
+  for (int64_t i = 0; i < n; ++i) {
+    List& l = lists_[assign[i]];
+    if (first_new[assign[i]] < 0) first_new[assign[i]] = static_cast<int64_t>(l.ids.size());
+    l.ids.push_back(first_id + from + i);
+    const float* x = keys + (from + i) * d_;
+    const float* c = centroids_.data() + assign[i] * d_;
+    for (int64_t j = 0; j < d_; ++j) {
+      const float q = std::nearbyint((x[j] - c[j]) / scale_[j]);
+      l.codes.push_back(static_cast<uint8_t>(std::clamp(q, -127.0f, 127.0f) + 128.0f));
+    }
+  }
+  for (int64_t a = 0; a < nlist_; ++a)
+    if (first_new[a] >= 0) Pack(&lists_[a], first_new[a]);
+}
+
+// Re-lays out the groups from the one holding key from_key to the end (padding keys: code 128, residual 0).
+void IvfInt8Index::Pack(List* l, int64_t from_key) const {
+  const auto n = static_cast<int64_t>(l->ids.size());
+  const int64_t n_groups = (n + kIvfGroup - 1) / kIvfGroup, dim4 = d_ / 4, group_bytes = dim4 * kIvfGroup * 4;
+  l->packed.resize(static_cast<size_t>(n_groups * group_bytes), 128);
+  for (int64_t g = from_key / kIvfGroup; g < n_groups; ++g) {
+    uint8_t* dst = l->packed.data() + g * group_bytes;
+    for (int64_t lane = 0; lane < kIvfGroup; ++lane) {
+      const int64_t i = g * kIvfGroup + lane;
+      for (int64_t j = 0; j < dim4; ++j)
+        for (int b = 0; b < 4; ++b)
+          dst[(j * kIvfGroup + lane) * 4 + b] = i < n ? l->codes[i * d_ + j * 4 + b] : 128;
+    }
+  }
+}
+
+void IvfInt8Index::Search(const float* queries, int64_t n, int64_t k, const float* all_keys, int64_t n_stored,
+                          int64_t first_id, int64_t* out) const {
+  if (n == 0) return;
+  const int64_t D = d_, dim4 = D / 4, P = std::min(p_.nprobe, nlist_), R = std::min(kIvfRerank * k, n_stored);
+
+  // 1. Probe: every centroid score of every row, then each row's P best lists.
+  std::vector<float> pscore(static_cast<size_t>(n * nlist_));
+  ScoreAll({.queries = queries, .n_rows = n, .head_dim = D, .packed = centroids_packed_.data(), .j0 = 0,
+            .j1 = nlist_, .out = pscore.data(), .ldo = nlist_});
+  std::vector<Cand> probes(static_cast<size_t>(n * P));  // per row: its P lists (idx) and centroid scores
+  std::vector<Cand> sel(static_cast<size_t>(nlist_));
+  for (int64_t r = 0; r < n; ++r) {
+    SelectTop(pscore.data() + r * nlist_, nlist_, P, sel.data());
+    std::copy_n(sel.begin(), P, probes.begin() + r * P);
+  }
+
+  // 2. Query codes: q'[d] = q[d] * scale[d], quantised per row to s8 in [-kIvfQueryMax, kIvfQueryMax].
+  std::vector<int32_t> q4(static_cast<size_t>(n * dim4));
+  std::vector<float> qscale(static_cast<size_t>(n));
+  std::vector<int32_t> corr(static_cast<size_t>(n));
+  std::vector<float> qs(static_cast<size_t>(D));
+  for (int64_t r = 0; r < n; ++r) {
+    float amax = 0;
+    for (int64_t j = 0; j < D; ++j) {
+      qs[j] = queries[r * D + j] * scale_[j];
+      amax = std::max(amax, std::fabs(qs[j]));
+    }
+    const float inv = amax > 0 ? kIvfQueryMax / amax : 0.0f;
+    int32_t sum = 0;
+    auto* bytes = reinterpret_cast<int8_t*>(q4.data() + r * dim4);
+    for (int64_t j = 0; j < D; ++j) {
+      const float c = std::clamp(std::nearbyint(qs[j] * inv), -static_cast<float>(kIvfQueryMax),
+                                 static_cast<float>(kIvfQueryMax));
+      bytes[j] = static_cast<int8_t>(c);
+      sum += bytes[j];
+    }
+    qscale[r] = amax / kIvfQueryMax;
+    corr[r] = 128 * sum;
+  }
+
+  // 3. Seed each row's top-R from its best lists, scanned row by row, until they hold 2R keys: its threshold
+  // then starts near its final value, and the list-major scan below rejects almost every key in registers.
+  // (Started empty, every row accepted its first ~2R keys in list order and pruned several times.)
+  std::vector<RowTopK> tops(static_cast<size_t>(n));
+  std::vector<int64_t> n_seed(static_cast<size_t>(n), 0);
+  for (int64_t r = 0; r < n; ++r) {
+    tops[r].Init(R);
+    Cand* pr = probes.data() + r * P;
+    RowTopK* top = &tops[r];
+    int64_t keys = 0, i = 0;
+    for (; i < P && keys < 2 * R; ++i) {
+      // Selection sort, one step: the best remaining list to position i.
+      int64_t best = i;
+      for (int64_t j = i + 1; j < P; ++j)
+        if (Better(pr[j], pr[best])) best = j;
+      std::swap(pr[i], pr[best]);
+      const List& list = lists_[pr[i].idx];
+      if (list.ids.empty()) continue;
+      keys += static_cast<int64_t>(list.ids.size());
+      IvfScan({.q4 = q4.data() + r * dim4, .base = &pr[i].score, .scale = &qscale[r], .corr = &corr[r], .tops = &top,
+               .n_rows = 1, .dim4 = dim4, .codes = list.packed.data(), .ids = list.ids.data(),
+               .first_id = first_id, .n_keys = static_cast<int64_t>(list.ids.size())});
+    }
+    n_seed[r] = i;
+    top->Best();  // sets the threshold from the seeds
+  }
+
+  // 4. Invert the remaining probes: per list, the rows that probed it and their centroid scores.
+  std::vector<int64_t> start(static_cast<size_t>(nlist_ + 1), 0);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t i = n_seed[r]; i < P; ++i) ++start[probes[r * P + i].idx + 1];
+  for (int64_t l = 0; l < nlist_; ++l) start[l + 1] += start[l];
+  std::vector<int32_t> by_list(static_cast<size_t>(start[nlist_]));
+  std::vector<float> base_by_list(by_list.size());
+  {
+    std::vector<int64_t> fill(start.begin(), start.end() - 1);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t i = n_seed[r]; i < P; ++i) {
+        const Cand& c = probes[r * P + i];
+        by_list[fill[c.idx]] = static_cast<int32_t>(r);
+        base_by_list[fill[c.idx]++] = c.score;
+      }
+  }
+
+  // 5. Scan list-major: gather each list's rows and score them against its codes together.
+  std::vector<int32_t> gq4;
+  std::vector<float> gscale;
+  std::vector<int32_t> gcorr;
+  std::vector<RowTopK*> gtops;
+  for (int64_t l = 0; l < nlist_; ++l) {
+    const int64_t rows = start[l + 1] - start[l];
+    const List& list = lists_[l];
+    if (rows == 0 || list.ids.empty()) continue;
+    gq4.resize(static_cast<size_t>(rows * dim4));
+    gscale.resize(static_cast<size_t>(rows));
+    gcorr.resize(static_cast<size_t>(rows));
+    gtops.resize(static_cast<size_t>(rows));
+    for (int64_t i = 0; i < rows; ++i) {
+      const int32_t r = by_list[start[l] + i];
+      std::memcpy(gq4.data() + i * dim4, q4.data() + r * dim4, static_cast<size_t>(dim4) * sizeof(int32_t));
+      gscale[i] = qscale[r];
+      gcorr[i] = corr[r];
+      gtops[i] = &tops[r];
+    }
+    IvfScan({.q4 = gq4.data(), .base = base_by_list.data() + start[l], .scale = gscale.data(),
+             .corr = gcorr.data(), .tops = gtops.data(), .n_rows = rows, .dim4 = dim4,
+             .codes = list.packed.data(), .ids = list.ids.data(), .first_id = first_id,
+             .n_keys = static_cast<int64_t>(list.ids.size())});
+  }
+
+  // 6. Re-rank each row's candidates with the exact chunk keys (the bank's order: score, then slot).
+  std::vector<int32_t> idx;
+  std::vector<float> exact_score;
+  std::vector<Cand> exact;
+  for (int64_t r = 0; r < n; ++r) {
+    const std::vector<Cand>& cand = tops[r].Best();
+    idx.resize(cand.size());
+    exact_score.resize(cand.size());
+    for (size_t i = 0; i < cand.size(); ++i) idx[i] = cand[i].idx;
+    GatherDots(queries + r * D, all_keys, D, idx.data(), static_cast<int64_t>(idx.size()), exact_score.data());
+    exact.resize(cand.size());
+    for (size_t i = 0; i < cand.size(); ++i) exact[i] = {exact_score[i], idx[i]};
+    const int64_t got = std::min<int64_t>(k, static_cast<int64_t>(exact.size()));
+    std::partial_sort(exact.begin(), exact.begin() + got, exact.end(), Better);
+    for (int64_t j = 0; j < k; ++j) out[r * k + j] = j < got ? exact[j].idx : -1;
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<ChunkIndex> MakeIvfInt8Index(const MemoryBankConfig& c) {
+  return std::make_unique<IvfInt8Index>(c.head_dim, ResolvedFaissParams(c));
+}
+
+}  // namespace lm::membank

@@ -1,0 +1,48 @@
+// The int8 list scan behind the ivf-int8 chunk index (internal to lm_memory_bank): scores a block of query rows
+// against one inverted list's residual codes and feeds each row's running top-R.
+#pragma once
+
+#include <cstdint>
+
+#include "memory/memory_bank/row_topk.h"
+
+namespace lm::membank {
+
+// Codes of one list in the kernel's layout: groups of kIvfGroup keys; within a group, for each run of 4
+// dimensions, the kIvfGroup keys' 4 code bytes one after the other ([D/4][kIvfGroup][4] u8 per group), so one
+// 32-byte load holds 4 dimensions of 8 keys and a broadcast of a row's 4 query bytes multiplies all of them.
+// A code is round(residual / scale[d]) + 128 (u8); padding keys are 128 (a zero residual).
+constexpr int64_t kIvfGroup = 8;
+// Query codes are s8 in [-kIvfQueryMax, kIvfQueryMax], so the pairwise u8 x s8 sums of maddubs (at most
+// 2 * 255 * 63 = 32130) never saturate int16.
+constexpr int kIvfQueryMax = 63;
+
+struct IvfScanArgs {
+  const int32_t* q4 = nullptr;   // [n_rows][D/4]: each row's query codes, 4 s8 per int32 (dimension 4j+b in byte b)
+  const float* base = nullptr;   // [n_rows]: the row's score for this list's centroid (q·c)
+  const float* scale = nullptr;  // [n_rows]: the row's query scale (a code product times this is a score)
+  const int32_t* corr = nullptr; // [n_rows]: 128 * (sum of the row's query codes), the u8 offset's share
+  RowTopK* const* tops = nullptr;  // [n_rows]: each row's running top-R, fed (approximate score, slot)
+  int64_t n_rows = 0, dim4 = 0;  // dim4 = D / 4
+  const uint8_t* codes = nullptr;  // the list's packed codes, ceil(n_keys / kIvfGroup) groups
+  const int64_t* ids = nullptr;    // [n_keys]: each key's absolute chunk id
+  int64_t first_id = 0;            // the id of bank slot 0: a key is pushed as slot id - first_id
+  int64_t n_keys = 0;
+};
+
+// score(row, key) = base[row] + scale[row] * (Σ_d code[d] * q[d] - corr[row]), i.e. q·c + q·residual up to
+// rounding, pushed to tops[row] when it may enter its top-R. SIMD on x86 (AVX2 maddubs), else IvfScanReference.
+void IvfScan(const IvfScanArgs& a);
+// The plain loop the SIMD kernel must match: integer products, so both give bit-identical scores.
+void IvfScanReference(const IvfScanArgs& a);
+const char* IvfScanTargetName();
+
+// The number of s[0..n) that are >= t (NaN never is); SIMD.
+int64_t CountAtLeast(const float* s, int64_t n, float t);
+// The p best of s[0..n) (1 <= p <= n) by score, as (score, index) pairs in no particular order, into out (room
+// for n): a bisection on a threshold with SIMD counts, then the few extra ones that pass it dropped. Returns p.
+int64_t SelectTop(const float* s, int64_t n, int64_t p, Cand* out);
+// out[i] = q · keys[idx[i]] for n keys of keys [*, D] f32 (the exact re-ranking scores); SIMD.
+void GatherDots(const float* q, const float* keys, int64_t D, const int32_t* idx, int64_t n, float* out);
+
+}  // namespace lm::membank

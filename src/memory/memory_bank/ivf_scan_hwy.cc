@@ -1,0 +1,200 @@
+// IvfScan: int8 residual codes of one inverted list against a block of query rows. x86 targets use AVX2's
+// maddubs (u8 code x s8 query, pairs summed in int16 without saturation, see kIvfQueryMax) and madd with ones
+// (pairs to int32): 32 multiply-adds per two multiply-port instructions, twice the f32 FMA rate of the exact
+// kernel. The AVX-512 target runs the same 256-bit code (VNNI's vpdpbusd would halve the multiply ops; not
+// written, since no host here has it to test on). Other targets run the reference.
+#include "backend/cpu/hwy_targets.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "memory/memory_bank/ivf_scan_hwy.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "hwy/highway.h"
+#include "memory/memory_bank/ivf_scan.h"
+
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3_DL
+#include <immintrin.h>
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace lm::membank {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3_DL
+// R rows (R <= 4 accumulators, one code load and R broadcasts per 4 dimensions) over all of the list's keys.
+template <int R>
+HWY_INLINE void ScanBlock(const IvfScanArgs& a, int64_t r0) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  const int64_t n_groups = (a.n_keys + kIvfGroup - 1) / kIvfGroup;
+  const int64_t group_bytes = a.dim4 * kIvfGroup * 4;
+  const int32_t* q[R];
+  for (int r = 0; r < R; ++r) q[r] = a.q4 + (r0 + r) * a.dim4;
+  for (int64_t g = 0; g < n_groups; ++g) {
+    const uint8_t* cg = a.codes + g * group_bytes;
+    __m256i acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_si256();
+    for (int64_t j = 0; j < a.dim4; ++j) {
+      const __m256i k = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cg + j * 32));
+      for (int r = 0; r < R; ++r)
+        acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(_mm256_maddubs_epi16(k, _mm256_set1_epi32(q[r][j])), ones));
+    }
+    const int64_t key0 = g * kIvfGroup;
+    const int n_valid = static_cast<int>(std::min<int64_t>(kIvfGroup, a.n_keys - key0));
+    const int valid = (1 << n_valid) - 1;
+    for (int r = 0; r < R; ++r) {
+      const int64_t row = r0 + r;
+      const __m256 s = _mm256_fmadd_ps(_mm256_set1_ps(a.scale[row]),
+                                       _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r], _mm256_set1_epi32(a.corr[row]))),
+                                       _mm256_set1_ps(a.base[row]));
+      RowTopK* t = a.tops[row];
+      int m = valid;
+      if (t->full()) m &= _mm256_movemask_ps(_mm256_cmp_ps(s, _mm256_set1_ps(t->threshold()), _CMP_GT_OQ));
+      if (m == 0) continue;
+      alignas(32) float buf[kIvfGroup];
+      _mm256_store_ps(buf, s);
+      for (; m != 0; m &= m - 1) {
+        const int l = std::countr_zero(static_cast<unsigned>(m));
+        t->Consider(buf[l], a.ids[key0 + l] - a.first_id);
+      }
+    }
+  }
+}
+
+void IvfScanImpl(const IvfScanArgs& a) {
+  int64_t r0 = 0;
+  for (; r0 + 4 <= a.n_rows; r0 += 4) ScanBlock<4>(a, r0);
+  for (; r0 < a.n_rows; ++r0) ScanBlock<1>(a, r0);
+}
+#else
+void IvfScanImpl(const IvfScanArgs& a) { IvfScanReference(a); }
+#endif
+
+int64_t CountAtLeastImpl(const float* s, int64_t n, float t) {
+  const hn::ScalableTag<float> d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const auto vt = hn::Set(d, t);
+  int64_t count = 0, i = 0;
+  for (; i + N <= n; i += N) count += static_cast<int64_t>(hn::CountTrue(d, hn::Ge(hn::LoadU(d, s + i), vt)));
+  for (; i < n; ++i) count += s[i] >= t;
+  return count;
+}
+
+void GatherDotsImpl(const float* q, const float* keys, int64_t D, const int32_t* idx, int64_t n, float* out) {
+  const hn::ScalableTag<float> d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  for (int64_t i = 0; i < n; ++i) {
+    const float* k = keys + static_cast<int64_t>(idx[i]) * D;
+    auto acc = hn::Zero(d);
+    int64_t j = 0;
+    for (; j + N <= D; j += N) acc = hn::MulAdd(hn::LoadU(d, q + j), hn::LoadU(d, k + j), acc);
+    float sum = hn::GetLane(hn::SumOfLanes(d, acc));
+    for (; j < D; ++j) sum += q[j] * k[j];
+    out[i] = sum;
+  }
+}
+
+int64_t SelectTopImpl(const float* s, int64_t n, int64_t p, Cand* out) {
+  const hn::ScalableTag<float> d;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  auto vmin = hn::Set(d, std::numeric_limits<float>::infinity()), vmax = hn::Neg(vmin);
+  int64_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto v = hn::LoadU(d, s + i);
+    vmin = hn::Min(vmin, v);
+    vmax = hn::Max(vmax, v);
+  }
+  float lo = hn::GetLane(hn::MinOfLanes(d, vmin)), hi = hn::GetLane(hn::MaxOfLanes(d, vmax));
+  for (; i < n; ++i) {
+    lo = std::min(lo, s[i]);
+    hi = std::max(hi, s[i]);
+  }
+  int64_t c = 0;
+  if (!(lo <= hi)) {  // NaN scores: no order to bisect; the first p stand in
+    for (; c < p; ++c) out[c] = {s[c], static_cast<int32_t>(c)};
+    return c;
+  }
+  // Invariant: at least p scores are >= lo. Stop once at most p/8 extra pass it.
+  for (int it = 0; it < 40; ++it) {
+    const float mid = lo + (hi - lo) * 0.5f;
+    if (!(mid > lo && mid < hi)) break;
+    const int64_t m = CountAtLeastImpl(s, n, mid);
+    if (m >= p) lo = mid;
+    else hi = mid;
+    if (m >= p && m <= p + p / 8) break;
+  }
+  const auto vlo = hn::Set(d, lo);
+  for (i = 0; i + N <= n; i += N) {
+    uint8_t bits[8] = {};
+    hn::StoreMaskBits(d, hn::Ge(hn::LoadU(d, s + i), vlo), bits);
+    uint64_t m = 0;
+    std::memcpy(&m, bits, sizeof bits);
+    for (; m != 0; m &= m - 1) {
+      const int64_t j = i + std::countr_zero(m);
+      out[c++] = {s[j], static_cast<int32_t>(j)};
+    }
+  }
+  for (; i < n; ++i)
+    if (s[i] >= lo) out[c++] = {s[i], static_cast<int32_t>(i)};
+  if (c - p > 16) {
+    std::nth_element(out, out + (p - 1), out + c, Better);
+    return p;
+  }
+  for (; c > p; --c) {  // drop the few extra minima (ties: the higher index goes first)
+    int64_t worst = 0;
+    for (int64_t j = 1; j < c; ++j)
+      if (Better(out[worst], out[j])) worst = j;
+    out[worst] = out[c - 1];
+  }
+  return c;
+}
+
+// The target the dispatch chose (on non-x86 targets IvfScan itself runs the reference loop).
+const char* IvfTargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace lm::membank
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace lm::membank {
+HWY_EXPORT(IvfScanImpl);
+HWY_EXPORT(IvfTargetNameImpl);
+HWY_EXPORT(CountAtLeastImpl);
+HWY_EXPORT(GatherDotsImpl);
+HWY_EXPORT(SelectTopImpl);
+int64_t SelectTop(const float* s, int64_t n, int64_t p, Cand* out) {
+  return HWY_DYNAMIC_DISPATCH(SelectTopImpl)(s, n, p, out);
+}
+int64_t CountAtLeast(const float* s, int64_t n, float t) { return HWY_DYNAMIC_DISPATCH(CountAtLeastImpl)(s, n, t); }
+void GatherDots(const float* q, const float* keys, int64_t D, const int32_t* idx, int64_t n, float* out) {
+  HWY_DYNAMIC_DISPATCH(GatherDotsImpl)(q, keys, D, idx, n, out);
+}
+void IvfScan(const IvfScanArgs& a) { HWY_DYNAMIC_DISPATCH(IvfScanImpl)(a); }
+const char* IvfScanTargetName() { return HWY_DYNAMIC_DISPATCH(IvfTargetNameImpl)(); }
+
+void IvfScanReference(const IvfScanArgs& a) {
+  const int64_t group_bytes = a.dim4 * kIvfGroup * 4;
+  for (int64_t row = 0; row < a.n_rows; ++row) {
+    const int32_t* q = a.q4 + row * a.dim4;
+    for (int64_t i = 0; i < a.n_keys; ++i) {
+      const uint8_t* code = a.codes + (i / kIvfGroup) * group_bytes + (i % kIvfGroup) * 4;
+      int32_t dot = 0;
+      for (int64_t j = 0; j < a.dim4; ++j)
+        for (int b = 0; b < 4; ++b)
+          dot += static_cast<int32_t>(code[j * kIvfGroup * 4 + b]) *
+                 static_cast<int32_t>(static_cast<int8_t>(static_cast<uint32_t>(q[j]) >> (8 * b)));
+      // One rounding of scale * x + base, as the kernel's FMA.
+      a.tops[row]->Consider(std::fma(a.scale[row], static_cast<float>(dot - a.corr[row]), a.base[row]),
+                            a.ids[i] - a.first_id);
+    }
+  }
+}
+}  // namespace lm::membank
+#endif
