@@ -487,6 +487,23 @@ TEST(SideNetConfigJson, RetrievalQueryRoundTripsAndDefaultsToRaw) {
   EXPECT_NE(Describe(m).find("q=centred"), std::string::npos);
 }
 
+TEST(SideNetConfigJson, EveryIndexKindRoundTripsByName) {
+  const SideNetConfig s{.n_layer = 2, .memory_layer = 3};
+  for (membank::IndexKind kind : {membank::IndexKind::kExact, membank::IndexKind::kIvfInt8,
+                                  membank::IndexKind::kFaissIvf, membank::IndexKind::kFaissHnsw}) {
+    MemoryConfig m;
+    m.index = kind;
+    SideNetConfig s2;
+    MemoryConfig m2;
+    ASSERT_TRUE(FromJson(ToJson(s, m), &s2, &m2).ok()) << IndexOptionName(kind);
+    EXPECT_EQ(m2.index, kind) << IndexOptionName(kind);
+    auto parsed = ParseIndexKind(IndexOptionName(kind));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*parsed, kind);
+  }
+  EXPECT_FALSE(ParseIndexKind("ivf8").ok());
+}
+
 // Memorize stops the backbone at the cached block; the bank must hold exactly what a full Segment writes.
 TEST_F(SideNetTest, MemorizeWritesWhatSegmentWrites) {
   const auto tokens = Tokens(16, 31);

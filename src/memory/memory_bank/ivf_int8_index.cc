@@ -133,27 +133,47 @@ void IvfInt8Index::Pack(List* l, int64_t from_key) const {
   }
 }
 
+// Search's working buffers, one set per thread and reused: allocated per call they cost page faults on every
+// block (a few MB of fresh pages), and each RowTopK a heap allocation per row.
+struct Scratch {
+  std::vector<float> pscore, qscale, qs, gscale, base_by_list, exact_score;
+  std::vector<Cand> probes, sel, exact;
+  std::vector<int32_t> q4, corr, by_list, gq4, gcorr, idx;
+  std::vector<int64_t> n_seed, start, fill;
+  std::vector<RowTopK> tops;
+  std::vector<RowTopK*> gtops;
+};
+thread_local Scratch scratch;
+
 void IvfInt8Index::Search(const float* queries, int64_t n, int64_t k, const float* all_keys, int64_t n_stored,
                           int64_t first_id, int64_t* out) const {
   if (n == 0) return;
   const int64_t D = d_, dim4 = D / 4, P = std::min(p_.nprobe, nlist_), R = std::min(kIvfRerank * k, n_stored);
 
   // 1. Probe: every centroid score of every row, then each row's P best lists.
-  std::vector<float> pscore(static_cast<size_t>(n * nlist_));
+  Scratch& sc = scratch;
+  std::vector<float>& pscore = sc.pscore;
+  pscore.resize(static_cast<size_t>(n * nlist_));
   ScoreAll({.queries = queries, .n_rows = n, .head_dim = D, .packed = centroids_packed_.data(), .j0 = 0,
             .j1 = nlist_, .out = pscore.data(), .ldo = nlist_});
-  std::vector<Cand> probes(static_cast<size_t>(n * P));  // per row: its P lists (idx) and centroid scores
-  std::vector<Cand> sel(static_cast<size_t>(nlist_));
+  std::vector<Cand>& probes = sc.probes;  // per row: its P lists (idx) and centroid scores
+  std::vector<Cand>& sel = sc.sel;
+  probes.resize(static_cast<size_t>(n * P));
+  sel.resize(static_cast<size_t>(nlist_));
   for (int64_t r = 0; r < n; ++r) {
     SelectTop(pscore.data() + r * nlist_, nlist_, P, sel.data());
     std::copy_n(sel.begin(), P, probes.begin() + r * P);
   }
 
   // 2. Query codes: q'[d] = q[d] * scale[d], quantised per row to s8 in [-kIvfQueryMax, kIvfQueryMax].
-  std::vector<int32_t> q4(static_cast<size_t>(n * dim4));
-  std::vector<float> qscale(static_cast<size_t>(n));
-  std::vector<int32_t> corr(static_cast<size_t>(n));
-  std::vector<float> qs(static_cast<size_t>(D));
+  std::vector<int32_t>& q4 = sc.q4;
+  std::vector<float>& qscale = sc.qscale;
+  std::vector<int32_t>& corr = sc.corr;
+  std::vector<float>& qs = sc.qs;
+  q4.resize(static_cast<size_t>(n * dim4));
+  qscale.resize(static_cast<size_t>(n));
+  corr.resize(static_cast<size_t>(n));
+  qs.resize(static_cast<size_t>(D));
   for (int64_t r = 0; r < n; ++r) {
     float amax = 0;
     for (int64_t j = 0; j < D; ++j) {
@@ -176,8 +196,10 @@ void IvfInt8Index::Search(const float* queries, int64_t n, int64_t k, const floa
   // 3. Seed each row's top-R from its best lists, scanned row by row, until they hold 2R keys: its threshold
   // then starts near its final value, and the list-major scan below rejects almost every key in registers.
   // (Started empty, every row accepted its first ~2R keys in list order and pruned several times.)
-  std::vector<RowTopK> tops(static_cast<size_t>(n));
-  std::vector<int64_t> n_seed(static_cast<size_t>(n), 0);
+  std::vector<RowTopK>& tops = sc.tops;
+  std::vector<int64_t>& n_seed = sc.n_seed;
+  if (tops.size() < static_cast<size_t>(n)) tops.resize(static_cast<size_t>(n));
+  n_seed.resize(static_cast<size_t>(n));
   for (int64_t r = 0; r < n; ++r) {
     tops[r].Init(R);
     Cand* pr = probes.data() + r * P;
@@ -201,14 +223,18 @@ void IvfInt8Index::Search(const float* queries, int64_t n, int64_t k, const floa
   }
 
   // 4. Invert the remaining probes: per list, the rows that probed it and their centroid scores.
-  std::vector<int64_t> start(static_cast<size_t>(nlist_ + 1), 0);
+  std::vector<int64_t>& start = sc.start;
+  start.assign(static_cast<size_t>(nlist_ + 1), 0);
   for (int64_t r = 0; r < n; ++r)
     for (int64_t i = n_seed[r]; i < P; ++i) ++start[probes[r * P + i].idx + 1];
   for (int64_t l = 0; l < nlist_; ++l) start[l + 1] += start[l];
-  std::vector<int32_t> by_list(static_cast<size_t>(start[nlist_]));
-  std::vector<float> base_by_list(by_list.size());
+  std::vector<int32_t>& by_list = sc.by_list;
+  std::vector<float>& base_by_list = sc.base_by_list;
+  by_list.resize(static_cast<size_t>(start[nlist_]));
+  base_by_list.resize(by_list.size());
   {
-    std::vector<int64_t> fill(start.begin(), start.end() - 1);
+    std::vector<int64_t>& fill = sc.fill;
+    fill.assign(start.begin(), start.end() - 1);
     for (int64_t r = 0; r < n; ++r)
       for (int64_t i = n_seed[r]; i < P; ++i) {
         const Cand& c = probes[r * P + i];
@@ -218,10 +244,10 @@ void IvfInt8Index::Search(const float* queries, int64_t n, int64_t k, const floa
   }
 
   // 5. Scan list-major: gather each list's rows and score them against its codes together.
-  std::vector<int32_t> gq4;
-  std::vector<float> gscale;
-  std::vector<int32_t> gcorr;
-  std::vector<RowTopK*> gtops;
+  std::vector<int32_t>& gq4 = sc.gq4;
+  std::vector<float>& gscale = sc.gscale;
+  std::vector<int32_t>& gcorr = sc.gcorr;
+  std::vector<RowTopK*>& gtops = sc.gtops;
   for (int64_t l = 0; l < nlist_; ++l) {
     const int64_t rows = start[l + 1] - start[l];
     const List& list = lists_[l];
@@ -244,9 +270,9 @@ void IvfInt8Index::Search(const float* queries, int64_t n, int64_t k, const floa
   }
 
   // 6. Re-rank each row's candidates with the exact chunk keys (the bank's order: score, then slot).
-  std::vector<int32_t> idx;
-  std::vector<float> exact_score;
-  std::vector<Cand> exact;
+  std::vector<int32_t>& idx = sc.idx;
+  std::vector<float>& exact_score = sc.exact_score;
+  std::vector<Cand>& exact = sc.exact;
   for (int64_t r = 0; r < n; ++r) {
     const std::vector<Cand>& cand = tops[r].Best();
     idx.resize(cand.size());

@@ -63,7 +63,10 @@ HWY_INLINE void StoreRows(const float* qt, int64_t nr, int64_t D, const float* p
     V acc[R][2];
     Accumulate<R>(qt, D, p0, p1, acc);
     const int64_t n_valid = std::min<int64_t>(2 * N, j1 - j);
-    for (int64_t r = 0; r < nr; ++r) {
+    // r runs to the compile-time R (rows >= nr skipped inside), so acc is indexed by constants and stays in
+    // registers; a loop to nr spilled every accumulator to the stack inside the FMA loop (2x slower).
+    for (int r = 0; r < R; ++r) {
+      if (r >= nr) continue;
       float* dst = out + r * ldo + (j - j0);
       if (n_valid == 2 * N) {
         hn::StoreU(acc[r][0], df, dst);
