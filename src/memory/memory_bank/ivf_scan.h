@@ -13,9 +13,9 @@ namespace lm::membank {
 // 32-byte load holds 4 dimensions of 8 keys and a broadcast of a row's 4 query bytes multiplies all of them.
 // A code is round(residual / scale[d]) + 128 (u8); padding keys are 128 (a zero residual).
 constexpr int64_t kIvfGroup = 8;
-// Query codes are s8 in [-kIvfQueryMax, kIvfQueryMax], so the pairwise u8 x s8 sums of maddubs (at most
-// 2 * 255 * 63 = 32130) never saturate int16.
-constexpr int kIvfQueryMax = 63;
+// Query codes are s8 in [-kIvfQueryMax, kIvfQueryMax], so two pairwise u8 x s8 sums of maddubs added together
+// (at most 4 * 255 * 31 = 31620) never saturate int16.
+constexpr int kIvfQueryMax = 31;
 
 struct IvfScanArgs {
   const int32_t* q4 = nullptr;   // [n_rows][D/4]: each row's query codes, 4 s8 per int32 (dimension 4j+b in byte b)
