@@ -1,6 +1,6 @@
 // The ivf-int8 kernels at LongMem's real shapes (D = 64, lists of 16-64 chunks, ~100 rows probing a list):
 // the int8 list scan with every key rejected in registers (its compute rate; counter: row-keys per second and
-// int8 multiply-adds per second), the same with every key accepted into a row's top-32 (the push path), and
+// int8 multiply-adds per second), the same with every key accepted into a row's candidates (the push path), and
 // the top-p selection of a row's centroid scores.
 #include <benchmark/benchmark.h>
 
@@ -20,8 +20,8 @@ struct ScanData {
   std::vector<int64_t> ids;
   std::vector<int32_t> q4, corr;
   std::vector<float> base, scale;
-  std::vector<RowTopK> tops;
-  std::vector<RowTopK*> ptr;
+  std::vector<CandList> cands;
+  std::vector<CandList*> ptr;
 
   ScanData(int64_t rows, int64_t keys) {
     std::mt19937 rng(1);
@@ -36,21 +36,21 @@ struct ScanData {
     corr.assign(static_cast<size_t>(rows), 0);
     base.assign(static_cast<size_t>(rows), 0.0f);
     scale.assign(static_cast<size_t>(rows), 1e-3f);
-    tops.resize(static_cast<size_t>(rows));
-    for (RowTopK& t : tops) ptr.push_back(&t);
+    cands.resize(static_cast<size_t>(rows));
+    for (CandList& c : cands) ptr.push_back(&c);
   }
   // reject: every row already holds kR candidates scoring 1e30, so no key passes its threshold.
   void Reset(bool reject) {
-    for (RowTopK& t : tops) {
-      t.Init(kR);
+    for (CandList& c : cands) {
+      c.Init(kR);
       if (reject) {
-        for (int64_t i = 0; i < kR; ++i) t.Consider(1e30f, -1);
-        t.Best();
+        for (int64_t i = 0; i < kR; ++i) c.Add(1e30f, -1);
+        c.Shrink();
       }
     }
   }
   IvfScanArgs Args(int64_t rows, int64_t keys) {
-    return {.q4 = q4.data(), .base = base.data(), .scale = scale.data(), .corr = corr.data(), .tops = ptr.data(),
+    return {.q4 = q4.data(), .base = base.data(), .scale = scale.data(), .corr = corr.data(), .cands = ptr.data(),
             .n_rows = rows, .dim4 = kD / 4, .codes = codes.data(), .ids = ids.data(), .first_id = 0,
             .n_keys = keys};
   }

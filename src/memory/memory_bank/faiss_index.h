@@ -49,7 +49,6 @@ FaissParams ResolvedFaissParams(const MemoryBankConfig& c);
 // True when this build has faiss (LM_HAVE_FAISS).
 bool HaveFaiss();
 
-
 // One faiss index of c.index's kind (kFaissIvf or kFaissHnsw) for vectors of c.head_dim. Unavailable when the
 // build has no faiss.
 Result<std::unique_ptr<ChunkIndex>> MakeFaissIndex(const MemoryBankConfig& c);

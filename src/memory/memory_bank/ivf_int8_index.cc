@@ -11,7 +11,6 @@
 #include "memory/memory_bank/faiss_index.h"
 #include "memory/memory_bank/ivf_scan.h"
 #include "memory/memory_bank/kmeans.h"
-#include "memory/memory_bank/row_topk.h"
 #include "memory/memory_bank/topk_scan.h"
 
 namespace lm::membank {
@@ -134,14 +133,14 @@ void IvfInt8Index::Pack(List* l, int64_t from_key) const {
 }
 
 // Search's working buffers, one set per thread and reused: allocated per call they cost page faults on every
-// block (a few MB of fresh pages), and each RowTopK a heap allocation per row.
+// block (a few MB of fresh pages), and each row's candidate list its own heap allocations.
 struct Scratch {
   std::vector<float> pscore, qscale, qs, gscale, base_by_list, exact_score;
   std::vector<Cand> probes, sel, exact;
-  std::vector<int32_t> q4, corr, by_list, gq4, gcorr, idx;
+  std::vector<int32_t> q4, corr, by_list, gq4, gcorr;
   std::vector<int64_t> n_seed, start, fill;
-  std::vector<RowTopK> tops;
-  std::vector<RowTopK*> gtops;
+  std::vector<CandList> cands;
+  std::vector<CandList*> gcands;
 };
 thread_local Scratch scratch;
 
@@ -193,33 +192,33 @@ void IvfInt8Index::Search(const float* queries, int64_t n, int64_t k, const floa
     corr[r] = 128 * sum;
   }
 
-  // 3. Seed each row's top-R from its best lists, scanned row by row, until they hold 2R keys: its threshold
-  // then starts near its final value, and the list-major scan below rejects almost every key in registers.
-  // (Started empty, every row accepted its first ~2R keys in list order and pruned several times.)
-  std::vector<RowTopK>& tops = sc.tops;
+  // 3. Seed each row's candidates from its best lists, scanned row by row until they hold 2R keys, then keep
+  // the best R: its threshold then starts near its final value, and the list-major scan below rejects almost
+  // every key in registers. (Started empty, every row accepted its first ~2R keys in list order.)
+  std::vector<CandList>& cands = sc.cands;
   std::vector<int64_t>& n_seed = sc.n_seed;
-  if (tops.size() < static_cast<size_t>(n)) tops.resize(static_cast<size_t>(n));
+  if (cands.size() < static_cast<size_t>(n)) cands.resize(static_cast<size_t>(n));
   n_seed.resize(static_cast<size_t>(n));
   for (int64_t r = 0; r < n; ++r) {
-    tops[r].Init(R);
+    cands[r].Init(R);
     Cand* pr = probes.data() + r * P;
-    RowTopK* top = &tops[r];
+    CandList* c = &cands[r];
     int64_t keys = 0, i = 0;
     for (; i < P && keys < 2 * R; ++i) {
       // Selection sort, one step: the best remaining list to position i.
       int64_t best = i;
       for (int64_t j = i + 1; j < P; ++j)
-        if (Better(pr[j], pr[best])) best = j;
+        if (pr[j].score > pr[best].score) best = j;
       std::swap(pr[i], pr[best]);
       const List& list = lists_[pr[i].idx];
       if (list.ids.empty()) continue;
       keys += static_cast<int64_t>(list.ids.size());
-      IvfScan({.q4 = q4.data() + r * dim4, .base = &pr[i].score, .scale = &qscale[r], .corr = &corr[r], .tops = &top,
+      IvfScan({.q4 = q4.data() + r * dim4, .base = &pr[i].score, .scale = &qscale[r], .corr = &corr[r], .cands = &c,
                .n_rows = 1, .dim4 = dim4, .codes = list.packed.data(), .ids = list.ids.data(),
                .first_id = first_id, .n_keys = static_cast<int64_t>(list.ids.size())});
     }
     n_seed[r] = i;
-    top->Best();  // sets the threshold from the seeds
+    c->Shrink();  // sets the threshold from the seeds
   }
 
   // 4. Invert the remaining probes: per list, the rows that probed it and their centroid scores.
@@ -247,7 +246,7 @@ void IvfInt8Index::Search(const float* queries, int64_t n, int64_t k, const floa
   std::vector<int32_t>& gq4 = sc.gq4;
   std::vector<float>& gscale = sc.gscale;
   std::vector<int32_t>& gcorr = sc.gcorr;
-  std::vector<RowTopK*>& gtops = sc.gtops;
+  std::vector<CandList*>& gcands = sc.gcands;
   for (int64_t l = 0; l < nlist_; ++l) {
     const int64_t rows = start[l + 1] - start[l];
     const List& list = lists_[l];
@@ -255,34 +254,35 @@ void IvfInt8Index::Search(const float* queries, int64_t n, int64_t k, const floa
     gq4.resize(static_cast<size_t>(rows * dim4));
     gscale.resize(static_cast<size_t>(rows));
     gcorr.resize(static_cast<size_t>(rows));
-    gtops.resize(static_cast<size_t>(rows));
+    gcands.resize(static_cast<size_t>(rows));
     for (int64_t i = 0; i < rows; ++i) {
       const int32_t r = by_list[start[l] + i];
       std::memcpy(gq4.data() + i * dim4, q4.data() + r * dim4, static_cast<size_t>(dim4) * sizeof(int32_t));
       gscale[i] = qscale[r];
       gcorr[i] = corr[r];
-      gtops[i] = &tops[r];
+      gcands[i] = &cands[r];
     }
     IvfScan({.q4 = gq4.data(), .base = base_by_list.data() + start[l], .scale = gscale.data(),
-             .corr = gcorr.data(), .tops = gtops.data(), .n_rows = rows, .dim4 = dim4,
+             .corr = gcorr.data(), .cands = gcands.data(), .n_rows = rows, .dim4 = dim4,
              .codes = list.packed.data(), .ids = list.ids.data(), .first_id = first_id,
              .n_keys = static_cast<int64_t>(list.ids.size())});
   }
 
-  // 6. Re-rank each row's candidates with the exact chunk keys (the bank's order: score, then slot).
-  std::vector<int32_t>& idx = sc.idx;
+  // 6. Re-rank each row's best R candidates with the exact chunk keys; the top k go out in the bank's order
+  // (score, then slot).
   std::vector<float>& exact_score = sc.exact_score;
   std::vector<Cand>& exact = sc.exact;
   for (int64_t r = 0; r < n; ++r) {
-    const std::vector<Cand>& cand = tops[r].Best();
-    idx.resize(cand.size());
-    exact_score.resize(cand.size());
-    for (size_t i = 0; i < cand.size(); ++i) idx[i] = cand[i].idx;
-    GatherDots(queries + r * D, all_keys, D, idx.data(), static_cast<int64_t>(idx.size()), exact_score.data());
-    exact.resize(cand.size());
-    for (size_t i = 0; i < cand.size(); ++i) exact[i] = {exact_score[i], idx[i]};
-    const int64_t got = std::min<int64_t>(k, static_cast<int64_t>(exact.size()));
-    std::partial_sort(exact.begin(), exact.begin() + got, exact.end(), Better);
+    CandList& c = cands[r];
+    c.Shrink();
+    const int64_t m = c.size();
+    exact_score.resize(static_cast<size_t>(m));
+    GatherDots(queries + r * D, all_keys, D, c.slots(), m, exact_score.data());
+    const int64_t got = std::min(k, m);
+    exact.resize(static_cast<size_t>(std::max<int64_t>(m, 1)));
+    if (got > 0) SelectTop(exact_score.data(), m, got, exact.data());
+    for (int64_t j = 0; j < got; ++j) exact[j].idx = c.slots()[exact[j].idx];  // position -> slot
+    std::sort(exact.begin(), exact.begin() + got, Better);
     for (int64_t j = 0; j < k; ++j) out[r * k + j] = j < got ? exact[j].idx : -1;
   }
 }

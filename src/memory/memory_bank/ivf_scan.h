@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "memory/memory_bank/row_topk.h"
 
@@ -17,12 +18,42 @@ constexpr int64_t kIvfGroup = 8;
 // (at most 4 * 255 * 31 = 31620) never saturate int16.
 constexpr int kIvfQueryMax = 31;
 
+// One query row's candidates during an ivf-int8 search: scores and slots side by side, appended while they beat
+// the threshold. When the buffer fills it keeps its best `keep` (a SIMD threshold search over the scores, no
+// comparison sort) and raises the threshold to the worst kept score, so later keys must beat it.
+class CandList {
+ public:
+  // Empties the list; room for max(128, 4 * keep) before a shrink. keep >= 1.
+  void Init(int64_t keep);
+  float threshold() const { return threshold_; }
+  // Appends (score, slot) when score > threshold(); shrinks when full.
+  void Add(float score, int32_t slot) {
+    if (!(score > threshold_)) return;
+    scores_[static_cast<size_t>(n_)] = score;
+    slots_[static_cast<size_t>(n_)] = slot;
+    if (++n_ == static_cast<int64_t>(scores_.size())) Shrink();
+  }
+  // Keeps the best min(keep, n) (ties at the cut go to the earlier entry) and, when it dropped any or held
+  // exactly keep, sets the threshold to the worst kept score.
+  void Shrink();
+  int64_t size() const { return n_; }
+  const float* scores() const { return scores_.data(); }
+  const int32_t* slots() const { return slots_.data(); }
+
+ private:
+  std::vector<float> scores_;
+  std::vector<int32_t> slots_;
+  std::vector<Cand> pick_;  // Shrink's selection
+  int64_t n_ = 0, keep_ = 0;
+  float threshold_ = 0;
+};
+
 struct IvfScanArgs {
   const int32_t* q4 = nullptr;   // [n_rows][D/4]: each row's query codes, 4 s8 per int32 (dimension 4j+b in byte b)
   const float* base = nullptr;   // [n_rows]: the row's score for this list's centroid (q·c)
   const float* scale = nullptr;  // [n_rows]: the row's query scale (a code product times this is a score)
   const int32_t* corr = nullptr; // [n_rows]: 128 * (sum of the row's query codes), the u8 offset's share
-  RowTopK* const* tops = nullptr;  // [n_rows]: each row's running top-R, fed (approximate score, slot)
+  CandList* const* cands = nullptr;  // [n_rows]: each row's candidates, fed (approximate score, slot)
   int64_t n_rows = 0, dim4 = 0;  // dim4 = D / 4
   const uint8_t* codes = nullptr;  // the list's packed codes, ceil(n_keys / kIvfGroup) groups
   const int64_t* ids = nullptr;    // [n_keys]: each key's absolute chunk id
@@ -31,7 +62,8 @@ struct IvfScanArgs {
 };
 
 // score(row, key) = base[row] + scale[row] * (Σ_d code[d] * q[d] - corr[row]), i.e. q·c + q·residual up to
-// rounding, pushed to tops[row] when it may enter its top-R. SIMD on x86 (AVX2 maddubs), else IvfScanReference.
+// rounding, added to cands[row] when it beats that list's threshold. SIMD on x86 (AVX2 maddubs), else
+// IvfScanReference.
 void IvfScan(const IvfScanArgs& a);
 // The plain loop the SIMD kernel must match: integer products, so both give bit-identical scores.
 void IvfScanReference(const IvfScanArgs& a);

@@ -66,15 +66,14 @@ HWY_INLINE void ScanBlock(const IvfScanArgs& a, int64_t r0) {
       const __m256 s = _mm256_fmadd_ps(_mm256_set1_ps(a.scale[row]),
                                        _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r], _mm256_set1_epi32(a.corr[row]))),
                                        _mm256_set1_ps(a.base[row]));
-      RowTopK* t = a.tops[row];
-      int m = valid;
-      if (t->full()) m &= _mm256_movemask_ps(_mm256_cmp_ps(s, _mm256_set1_ps(t->threshold()), _CMP_GT_OQ));
+      CandList* c = a.cands[row];
+      int m = valid & _mm256_movemask_ps(_mm256_cmp_ps(s, _mm256_set1_ps(c->threshold()), _CMP_GT_OQ));
       if (m == 0) continue;
       alignas(32) float buf[kIvfGroup];
       _mm256_store_ps(buf, s);
       for (; m != 0; m &= m - 1) {
         const int l = std::countr_zero(static_cast<unsigned>(m));
-        t->Consider(buf[l], a.ids[key0 + l] - a.first_id);
+        c->Add(buf[l], static_cast<int32_t>(a.ids[key0 + l] - a.first_id));  // re-checks a threshold a shrink raised
       }
     }
   }
@@ -192,6 +191,32 @@ void GatherDots(const float* q, const float* keys, int64_t D, const int32_t* idx
 void IvfScan(const IvfScanArgs& a) { HWY_DYNAMIC_DISPATCH(IvfScanImpl)(a); }
 const char* IvfScanTargetName() { return HWY_DYNAMIC_DISPATCH(IvfTargetNameImpl)(); }
 
+void CandList::Init(int64_t keep) {
+  keep_ = keep;
+  const auto cap = static_cast<size_t>(std::max<int64_t>(128, 4 * keep));
+  scores_.resize(cap);
+  slots_.resize(cap);
+  pick_.resize(cap);
+  n_ = 0;
+  threshold_ = -std::numeric_limits<float>::infinity();
+}
+
+void CandList::Shrink() {
+  if (n_ < keep_) return;
+  const int64_t kept = SelectTop(scores_.data(), n_, keep_, pick_.data());
+  // Positions ascending, so the compaction below reads each entry before it can be overwritten.
+  std::sort(pick_.begin(), pick_.begin() + kept, [](const Cand& x, const Cand& y) { return x.idx < y.idx; });
+  float worst = std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < kept; ++i) {
+    const int32_t from = pick_[static_cast<size_t>(i)].idx;
+    scores_[static_cast<size_t>(i)] = scores_[static_cast<size_t>(from)];
+    slots_[static_cast<size_t>(i)] = slots_[static_cast<size_t>(from)];
+    worst = std::min(worst, scores_[static_cast<size_t>(i)]);
+  }
+  n_ = kept;
+  threshold_ = std::max(threshold_, worst);
+}
+
 void IvfScanReference(const IvfScanArgs& a) {
   const int64_t group_bytes = a.dim4 * kIvfGroup * 4;
   for (int64_t row = 0; row < a.n_rows; ++row) {
@@ -204,8 +229,8 @@ void IvfScanReference(const IvfScanArgs& a) {
           dot += static_cast<int32_t>(code[j * kIvfGroup * 4 + b]) *
                  static_cast<int32_t>(static_cast<int8_t>(static_cast<uint32_t>(q[j]) >> (8 * b)));
       // One rounding of scale * x + base, as the kernel's FMA.
-      a.tops[row]->Consider(std::fma(a.scale[row], static_cast<float>(dot - a.corr[row]), a.base[row]),
-                            a.ids[i] - a.first_id);
+      a.cands[row]->Add(std::fma(a.scale[row], static_cast<float>(dot - a.corr[row]), a.base[row]),
+                        static_cast<int32_t>(a.ids[i] - a.first_id));
     }
   }
 }

@@ -201,14 +201,18 @@ Status MemoryBank::Retrieve(const float* q, int64_t T, int64_t H, int64_t n_chun
                   static_cast<size_t>(r * D) * sizeof(float));
   std::vector<int32_t> top(static_cast<size_t>(Hkv * rows * k));  // [Hkv, rows, k] chunk slots
 
-  // faiss heads: blocks of rows searched on the pool's threads (faiss itself runs single-threaded there, see
-  // faiss_index.h), so decode (few rows) still spreads over the kv heads.
+  // Index heads: blocks of rows searched on the pool's threads (each search is single-threaded inside, see
+  // chunk_index.h), so decode (few rows) still spreads over the kv heads. About two equal blocks per thread,
+  // their count a multiple of the threads: ivf-int8 gains from large blocks (more rows share each list it
+  // reads), and 9 equal items on 2 threads would leave one idle for a ninth of the time.
   std::vector<char> by_index(static_cast<size_t>(Hkv), 0);
   for (int64_t g = 0; g < static_cast<int64_t>(indexes_.size()); ++g) by_index[g] = indexes_[g]->ready();
   if (std::find(by_index.begin(), by_index.end(), 1) != by_index.end()) {
     std::vector<int64_t> approx(static_cast<size_t>(Hkv * rows * k));
-    const int64_t block =
-        std::max<int64_t>(32, (Hkv * rows + 4 * GlobalPool().n_threads() - 1) / (4 * GlobalPool().n_threads()));
+    const int64_t threads = GlobalPool().n_threads();
+    int64_t per_head = (2 * threads + Hkv - 1) / Hkv;
+    while ((Hkv * per_head) % threads != 0) ++per_head;
+    const int64_t block = std::max<int64_t>(32, (rows + per_head - 1) / per_head);
     const int64_t n_blocks = (rows + block - 1) / block;
     GlobalPool().ParallelFor(Hkv * n_blocks, [&](int64_t begin, int64_t end, int) {
       for (int64_t item = begin; item < end; ++item) {
@@ -219,7 +223,7 @@ Status MemoryBank::Retrieve(const float* q, int64_t T, int64_t H, int64_t n_chun
                             approx.data() + (g * rows + r0) * k);
       }
     });
-    // Rows with a -1 (faiss found fewer than k live chunks) are re-ranked exactly.
+    // Rows with a -1 (the index found fewer than k live chunks) are re-ranked exactly.
     std::vector<int64_t> redo;
     std::vector<float> redo_q;
     std::vector<int32_t> redo_top;
@@ -230,7 +234,7 @@ Status MemoryBank::Retrieve(const float* q, int64_t T, int64_t H, int64_t n_chun
         bool full = true;
         for (int64_t j = 0; j < k; ++j) {
           const int64_t s = approx[row * k + j];
-          LM_CHECK(s < n_chunks_, "memory_bank: faiss returned chunk slot ", s, " of ", n_chunks_);
+          LM_CHECK(s < n_chunks_, "memory_bank: the index returned chunk slot ", s, " of ", n_chunks_);
           full = full && s >= 0;
           top[row * k + j] = static_cast<int32_t>(s);
         }
