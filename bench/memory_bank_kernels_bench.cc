@@ -21,7 +21,6 @@ struct ScanData {
   std::vector<int32_t> q4, corr;
   std::vector<float> base, scale;
   std::vector<CandList> cands;
-  std::vector<CandList*> ptr;
 
   ScanData(int64_t rows, int64_t keys) {
     std::mt19937 rng(1);
@@ -37,7 +36,6 @@ struct ScanData {
     base.assign(static_cast<size_t>(rows), 0.0f);
     scale.assign(static_cast<size_t>(rows), 1e-3f);
     cands.resize(static_cast<size_t>(rows));
-    for (CandList& c : cands) ptr.push_back(&c);
   }
   // reject: every row already holds kR candidates scoring 1e30, so no key passes its threshold.
   void Reset(bool reject) {
@@ -50,9 +48,8 @@ struct ScanData {
     }
   }
   IvfScanArgs Args(int64_t rows, int64_t keys) {
-    return {.q4 = q4.data(), .base = base.data(), .scale = scale.data(), .corr = corr.data(), .cands = ptr.data(),
-            .n_rows = rows, .dim4 = kD / 4, .codes = codes.data(), .ids = ids.data(), .first_id = 0,
-            .n_keys = keys};
+    return {.q4 = q4.data(), .scale = scale.data(), .corr = corr.data(), .cands = cands.data(), .base = base.data(),
+            .n_rows = rows, .dim4 = kD / 4, .codes = codes.data(), .ids = ids.data(), .first_id = 0, .n_keys = keys};
   }
 };
 

@@ -91,14 +91,18 @@ TEST(IvfScan, MatchesReferenceAndTheFormulaOnEveryTarget) {
     // Each row's candidates after a final shrink, best first.
     auto run = [&](bool reference) {
       std::vector<CandList> cands(static_cast<size_t>(rows));
-      std::vector<CandList*> ptr;
-      for (CandList& c : cands) {
-        c.Init(R);
-        ptr.push_back(&c);
+      for (CandList& c : cands) c.Init(R);
+      // Scanned in reverse order through the row index, as the list-major scan addresses its rows.
+      std::vector<int32_t> order(static_cast<size_t>(rows));
+      std::vector<float> base_by_order(static_cast<size_t>(rows));
+      for (int64_t i = 0; i < rows; ++i) {
+        order[i] = static_cast<int32_t>(rows - 1 - i);
+        base_by_order[i] = base[rows - 1 - i];
       }
-      const IvfScanArgs a{.q4 = q4.data(), .base = base.data(), .scale = scale.data(), .corr = corr.data(),
-                          .cands = ptr.data(), .n_rows = rows, .dim4 = D / 4, .codes = codes.packed.data(),
-                          .ids = codes.ids.data(), .first_id = 1000, .n_keys = n_keys};
+      const IvfScanArgs a{.rows = order.data(), .q4 = q4.data(), .scale = scale.data(), .corr = corr.data(),
+                          .cands = cands.data(), .base = base_by_order.data(), .n_rows = rows, .dim4 = D / 4,
+                          .codes = codes.packed.data(), .ids = codes.ids.data(), .first_id = 1000,
+                          .n_keys = n_keys};
       reference ? IvfScanReference(a) : IvfScan(a);
       std::vector<std::vector<std::pair<float, int32_t>>> got;
       for (CandList& c : cands) {

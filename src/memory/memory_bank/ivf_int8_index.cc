@@ -135,12 +135,11 @@ void IvfInt8Index::Pack(List* l, int64_t from_key) const {
 // Search's working buffers, one set per thread and reused: allocated per call they cost page faults on every
 // block (a few MB of fresh pages), and each row's candidate list its own heap allocations.
 struct Scratch {
-  std::vector<float> pscore, qscale, qs, gscale, base_by_list, exact_score;
+  std::vector<float> pscore, qscale, qs, base_by_list, exact_score;
   std::vector<Cand> probes, sel, exact;
-  std::vector<int32_t> q4, corr, by_list, gq4, gcorr;
+  std::vector<int32_t> q4, corr, by_list;
   std::vector<int64_t> n_seed, start, fill;
   std::vector<CandList> cands;
-  std::vector<CandList*> gcands;
 };
 thread_local Scratch scratch;
 
@@ -202,7 +201,6 @@ void IvfInt8Index::Search(const float* queries, int64_t n, int64_t k, const floa
   for (int64_t r = 0; r < n; ++r) {
     cands[r].Init(R);
     Cand* pr = probes.data() + r * P;
-    CandList* c = &cands[r];
     int64_t keys = 0, i = 0;
     for (; i < P && keys < 2 * R; ++i) {
       // Selection sort, one step: the best remaining list to position i.
@@ -213,12 +211,13 @@ void IvfInt8Index::Search(const float* queries, int64_t n, int64_t k, const floa
       const List& list = lists_[pr[i].idx];
       if (list.ids.empty()) continue;
       keys += static_cast<int64_t>(list.ids.size());
-      IvfScan({.q4 = q4.data() + r * dim4, .base = &pr[i].score, .scale = &qscale[r], .corr = &corr[r], .cands = &c,
-               .n_rows = 1, .dim4 = dim4, .codes = list.packed.data(), .ids = list.ids.data(),
-               .first_id = first_id, .n_keys = static_cast<int64_t>(list.ids.size())});
+      const auto row = static_cast<int32_t>(r);
+      IvfScan({.rows = &row, .q4 = q4.data(), .scale = qscale.data(), .corr = corr.data(), .cands = cands.data(),
+               .base = &pr[i].score, .n_rows = 1, .dim4 = dim4, .codes = list.packed.data(),
+               .ids = list.ids.data(), .first_id = first_id, .n_keys = static_cast<int64_t>(list.ids.size())});
     }
     n_seed[r] = i;
-    c->Shrink();  // sets the threshold from the seeds
+    cands[r].Shrink();  // sets the threshold from the seeds
   }
 
   // 4. Invert the remaining probes: per list, the rows that probed it and their centroid scores.
@@ -242,28 +241,13 @@ void IvfInt8Index::Search(const float* queries, int64_t n, int64_t k, const floa
       }
   }
 
-  // 5. Scan list-major: gather each list's rows and score them against its codes together.
-  std::vector<int32_t>& gq4 = sc.gq4;
-  std::vector<float>& gscale = sc.gscale;
-  std::vector<int32_t>& gcorr = sc.gcorr;
-  std::vector<CandList*>& gcands = sc.gcands;
+  // 5. Scan list-major: each list's rows scored against its codes together (in place, by row index).
   for (int64_t l = 0; l < nlist_; ++l) {
     const int64_t rows = start[l + 1] - start[l];
     const List& list = lists_[l];
     if (rows == 0 || list.ids.empty()) continue;
-    gq4.resize(static_cast<size_t>(rows * dim4));
-    gscale.resize(static_cast<size_t>(rows));
-    gcorr.resize(static_cast<size_t>(rows));
-    gcands.resize(static_cast<size_t>(rows));
-    for (int64_t i = 0; i < rows; ++i) {
-      const int32_t r = by_list[start[l] + i];
-      std::memcpy(gq4.data() + i * dim4, q4.data() + r * dim4, static_cast<size_t>(dim4) * sizeof(int32_t));
-      gscale[i] = qscale[r];
-      gcorr[i] = corr[r];
-      gcands[i] = &cands[r];
-    }
-    IvfScan({.q4 = gq4.data(), .base = base_by_list.data() + start[l], .scale = gscale.data(),
-             .corr = gcorr.data(), .cands = gcands.data(), .n_rows = rows, .dim4 = dim4,
+    IvfScan({.rows = by_list.data() + start[l], .q4 = q4.data(), .scale = qscale.data(), .corr = corr.data(),
+             .cands = cands.data(), .base = base_by_list.data() + start[l], .n_rows = rows, .dim4 = dim4,
              .codes = list.packed.data(), .ids = list.ids.data(), .first_id = first_id,
              .n_keys = static_cast<int64_t>(list.ids.size())});
   }

@@ -43,26 +43,30 @@ class CandList {
  private:
   std::vector<float> scores_;
   std::vector<int32_t> slots_;
-  std::vector<Cand> pick_;  // Shrink's selection
+  std::vector<Cand> pick_;          // Shrink's selection
+  std::vector<uint8_t> keep_mask_;  // Shrink's kept positions
   int64_t n_ = 0, keep_ = 0;
   float threshold_ = 0;
 };
 
 struct IvfScanArgs {
-  const int32_t* q4 = nullptr;   // [n_rows][D/4]: each row's query codes, 4 s8 per int32 (dimension 4j+b in byte b)
-  const float* base = nullptr;   // [n_rows]: the row's score for this list's centroid (q·c)
-  const float* scale = nullptr;  // [n_rows]: the row's query scale (a code product times this is a score)
-  const int32_t* corr = nullptr; // [n_rows]: 128 * (sum of the row's query codes), the u8 offset's share
-  CandList* const* cands = nullptr;  // [n_rows]: each row's candidates, fed (approximate score, slot)
-  int64_t n_rows = 0, dim4 = 0;  // dim4 = D / 4
+  // Scanned row i is query row rows[i] (rows == nullptr: query row i); the per-query-row arrays below are
+  // indexed by query row, so the rows that probed a list are scanned in place, without being gathered.
+  const int32_t* rows = nullptr;
+  const int32_t* q4 = nullptr;   // [query rows][D/4]: query codes, 4 s8 per int32 (dimension 4j+b in byte b)
+  const float* scale = nullptr;  // [query rows]: the query scale (a code product times this is a score)
+  const int32_t* corr = nullptr; // [query rows]: 128 * (sum of the row's query codes), the u8 offset's share
+  CandList* cands = nullptr;     // [query rows]: each row's candidates, fed (approximate score, slot)
+  const float* base = nullptr;   // [n_rows]: scanned row i's score for this list's centroid (q·c)
+  int64_t n_rows = 0, dim4 = 0;  // scanned rows; dim4 = D / 4
   const uint8_t* codes = nullptr;  // the list's packed codes, ceil(n_keys / kIvfGroup) groups
   const int64_t* ids = nullptr;    // [n_keys]: each key's absolute chunk id
   int64_t first_id = 0;            // the id of bank slot 0: a key is pushed as slot id - first_id
   int64_t n_keys = 0;
 };
 
-// score(row, key) = base[row] + scale[row] * (Σ_d code[d] * q[d] - corr[row]), i.e. q·c + q·residual up to
-// rounding, added to cands[row] when it beats that list's threshold. SIMD on x86 (AVX2 maddubs), else
+// score(i, key) = base[i] + scale[r] * (Σ_d code[d] * q_r[d] - corr[r]) for query row r = rows[i], i.e.
+// q·c + q·residual up to rounding, added to cands[r] when it beats that list's threshold. SIMD on x86 (AVX2 maddubs), else
 // IvfScanReference.
 void IvfScan(const IvfScanArgs& a);
 // The plain loop the SIMD kernel must match: integer products, so both give bit-identical scores.

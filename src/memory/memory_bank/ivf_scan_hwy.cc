@@ -35,8 +35,12 @@ HWY_INLINE void ScanBlock(const IvfScanArgs& a, int64_t r0) {
   const __m256i ones = _mm256_set1_epi16(1);
   const int64_t n_groups = (a.n_keys + kIvfGroup - 1) / kIvfGroup;
   const int64_t group_bytes = a.dim4 * kIvfGroup * 4;
+  int64_t qr[R];
   const int32_t* q[R];
-  for (int r = 0; r < R; ++r) q[r] = a.q4 + (r0 + r) * a.dim4;
+  for (int r = 0; r < R; ++r) {
+    qr[r] = a.rows != nullptr ? a.rows[r0 + r] : r0 + r;
+    q[r] = a.q4 + qr[r] * a.dim4;
+  }
   for (int64_t g = 0; g < n_groups; ++g) {
     const uint8_t* cg = a.codes + g * group_bytes;
     __m256i acc[R];
@@ -62,11 +66,11 @@ HWY_INLINE void ScanBlock(const IvfScanArgs& a, int64_t r0) {
     const int n_valid = static_cast<int>(std::min<int64_t>(kIvfGroup, a.n_keys - key0));
     const int valid = (1 << n_valid) - 1;
     for (int r = 0; r < R; ++r) {
-      const int64_t row = r0 + r;
+      const int64_t row = qr[r];
       const __m256 s = _mm256_fmadd_ps(_mm256_set1_ps(a.scale[row]),
                                        _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r], _mm256_set1_epi32(a.corr[row]))),
-                                       _mm256_set1_ps(a.base[row]));
-      CandList* c = a.cands[row];
+                                       _mm256_set1_ps(a.base[r0 + r]));
+      CandList* c = a.cands + row;
       int m = valid & _mm256_movemask_ps(_mm256_cmp_ps(s, _mm256_set1_ps(c->threshold()), _CMP_GT_OQ));
       if (m == 0) continue;
       alignas(32) float buf[kIvfGroup];
@@ -112,6 +116,23 @@ void GatherDotsImpl(const float* q, const float* keys, int64_t D, const int32_t*
   }
 }
 
+// Bisection for a threshold that at least p of s[0..n) reach: narrows [*lo, *hi) (count(s >= *lo) >= p holds
+// throughout) until at most p + slack reach *lo or the interval cannot be split. Returns count(s >= *lo).
+HWY_INLINE int64_t Bisect(const float* s, int64_t n, int64_t p, int64_t slack, float* lo, float* hi, int64_t count) {
+  for (int it = 0; it < 40 && count > p + slack; ++it) {
+    const float mid = *lo + (*hi - *lo) * 0.5f;
+    if (!(mid > *lo && mid < *hi)) break;
+    const int64_t m = CountAtLeastImpl(s, n, mid);
+    if (m >= p) {
+      *lo = mid;
+      count = m;
+    } else {
+      *hi = mid;
+    }
+  }
+  return count;
+}
+
 int64_t SelectTopImpl(const float* s, int64_t n, int64_t p, Cand* out) {
   const hn::ScalableTag<float> d;
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
@@ -132,15 +153,11 @@ int64_t SelectTopImpl(const float* s, int64_t n, int64_t p, Cand* out) {
     for (; c < p; ++c) out[c] = {s[c], static_cast<int32_t>(c)};
     return c;
   }
-  // Invariant: at least p scores are >= lo. Stop once at most p/8 extra pass it.
-  for (int it = 0; it < 40; ++it) {
-    const float mid = lo + (hi - lo) * 0.5f;
-    if (!(mid > lo && mid < hi)) break;
-    const int64_t m = CountAtLeastImpl(s, n, mid);
-    if (m >= p) lo = mid;
-    else hi = mid;
-    if (m >= p && m <= p + p / 8) break;
-  }
+  // Phase 1, over all n: down to at most p + 16 candidates (cheap counts of n / N vectors each).
+  const float hi0 = hi;
+  Bisect(s, n, p, 16, &lo, &hi, n);
+  thread_local std::vector<float> kept;
+  kept.resize(static_cast<size_t>(n));
   const auto vlo = hn::Set(d, lo);
   for (i = 0; i + N <= n; i += N) {
     uint8_t bits[8] = {};
@@ -149,16 +166,27 @@ int64_t SelectTopImpl(const float* s, int64_t n, int64_t p, Cand* out) {
     std::memcpy(&m, bits, sizeof bits);
     for (; m != 0; m &= m - 1) {
       const int64_t j = i + std::countr_zero(m);
+      kept[static_cast<size_t>(c)] = s[j];
       out[c++] = {s[j], static_cast<int32_t>(j)};
     }
   }
   for (; i < n; ++i)
-    if (s[i] >= lo) out[c++] = {s[i], static_cast<int32_t>(i)};
-  if (c - p > 16) {
-    std::nth_element(out, out + (p - 1), out + c, Better);
-    return p;
+    if (s[i] >= lo) {
+      kept[static_cast<size_t>(c)] = s[i];
+      out[c++] = {s[i], static_cast<int32_t>(i)};
+    }
+  if (c == p) return c;
+  // Phase 2, over the c collected scores only: down to exactly p where no ties stand in the way.
+  float lo2 = lo, hi2 = hi0 > lo ? hi0 : lo;
+  hi2 = std::nextafter(hi2, std::numeric_limits<float>::infinity());  // count(>= hi2) == 0 < p
+  const int64_t c2 = Bisect(kept.data(), c, p, 0, &lo2, &hi2, c);
+  if (c2 < c) {
+    int64_t w = 0;
+    for (int64_t j = 0; j < c; ++j)
+      if (out[j].score >= lo2) out[w++] = out[j];
+    c = w;
   }
-  for (; c > p; --c) {  // drop the few extra minima (ties: the higher index goes first)
+  for (; c > p; --c) {  // ties at the cut: drop the extra ones, the higher index first
     int64_t worst = 0;
     for (int64_t j = 1; j < c; ++j)
       if (Better(out[worst], out[j])) worst = j;
@@ -197,6 +225,7 @@ void CandList::Init(int64_t keep) {
   scores_.resize(cap);
   slots_.resize(cap);
   pick_.resize(cap);
+  keep_mask_.resize(cap);
   n_ = 0;
   threshold_ = -std::numeric_limits<float>::infinity();
 }
@@ -204,33 +233,37 @@ void CandList::Init(int64_t keep) {
 void CandList::Shrink() {
   if (n_ < keep_) return;
   const int64_t kept = SelectTop(scores_.data(), n_, keep_, pick_.data());
-  // Positions ascending, so the compaction below reads each entry before it can be overwritten.
-  std::sort(pick_.begin(), pick_.begin() + kept, [](const Cand& x, const Cand& y) { return x.idx < y.idx; });
+  // Mark the kept positions, then compact in position order (each entry is read before it can be overwritten).
+  std::fill(keep_mask_.begin(), keep_mask_.begin() + n_, 0);
+  for (int64_t i = 0; i < kept; ++i) keep_mask_[static_cast<size_t>(pick_[static_cast<size_t>(i)].idx)] = 1;
   float worst = std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < kept; ++i) {
-    const int32_t from = pick_[static_cast<size_t>(i)].idx;
-    scores_[static_cast<size_t>(i)] = scores_[static_cast<size_t>(from)];
-    slots_[static_cast<size_t>(i)] = slots_[static_cast<size_t>(from)];
-    worst = std::min(worst, scores_[static_cast<size_t>(i)]);
+  int64_t w = 0;
+  for (int64_t i = 0; i < n_; ++i) {
+    if (!keep_mask_[static_cast<size_t>(i)]) continue;
+    scores_[static_cast<size_t>(w)] = scores_[static_cast<size_t>(i)];
+    slots_[static_cast<size_t>(w)] = slots_[static_cast<size_t>(i)];
+    worst = std::min(worst, scores_[static_cast<size_t>(w)]);
+    ++w;
   }
-  n_ = kept;
+  n_ = w;
   threshold_ = std::max(threshold_, worst);
 }
 
 void IvfScanReference(const IvfScanArgs& a) {
   const int64_t group_bytes = a.dim4 * kIvfGroup * 4;
-  for (int64_t row = 0; row < a.n_rows; ++row) {
+  for (int64_t i = 0; i < a.n_rows; ++i) {
+    const int64_t row = a.rows != nullptr ? a.rows[i] : i;
     const int32_t* q = a.q4 + row * a.dim4;
-    for (int64_t i = 0; i < a.n_keys; ++i) {
-      const uint8_t* code = a.codes + (i / kIvfGroup) * group_bytes + (i % kIvfGroup) * 4;
+    for (int64_t k = 0; k < a.n_keys; ++k) {
+      const uint8_t* code = a.codes + (k / kIvfGroup) * group_bytes + (k % kIvfGroup) * 4;
       int32_t dot = 0;
       for (int64_t j = 0; j < a.dim4; ++j)
         for (int b = 0; b < 4; ++b)
           dot += static_cast<int32_t>(code[j * kIvfGroup * 4 + b]) *
                  static_cast<int32_t>(static_cast<int8_t>(static_cast<uint32_t>(q[j]) >> (8 * b)));
       // One rounding of scale * x + base, as the kernel's FMA.
-      a.cands[row]->Add(std::fma(a.scale[row], static_cast<float>(dot - a.corr[row]), a.base[row]),
-                        static_cast<int32_t>(a.ids[i] - a.first_id));
+      a.cands[row].Add(std::fma(a.scale[row], static_cast<float>(dot - a.corr[row]), a.base[i]),
+                       static_cast<int32_t>(a.ids[k] - a.first_id));
     }
   }
 }
