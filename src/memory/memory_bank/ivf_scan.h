@@ -1,5 +1,6 @@
 // The int8 list scan behind the ivf-int8 chunk index (internal to lm_memory_bank): scores a block of query rows
-// against one inverted list's residual codes and feeds each row's running top-R.
+// against one inverted list's residual codes and feeds each row's candidate list; the top-p selection and the
+// exact re-ranking dots it relies on.
 #pragma once
 
 #include <cstdint>

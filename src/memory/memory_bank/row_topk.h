@@ -45,17 +45,6 @@ class RowTopK {
     if (s > threshold_ || !full()) Push(s, static_cast<int32_t>(idx));
   }
 
-  // Prunes to the best k now when more are held, so threshold() is the k-th best seen so far (a tighter filter
-  // from here on), and returns the best min(k, seen) candidates in no particular order.
-  const std::vector<Cand>& Best() {
-    if (static_cast<int64_t>(c_.size()) >= k_) {
-      std::nth_element(c_.begin(), c_.begin() + (k_ - 1), c_.end(), Better);
-      c_.resize(static_cast<size_t>(k_));
-      threshold_ = c_[static_cast<size_t>(k_ - 1)].score;
-    }
-    return c_;
-  }
-
   // The best min(k, seen) candidates, best first.
   const std::vector<Cand>& Finish() {
     const auto mid = c_.begin() + std::min<int64_t>(k_, static_cast<int64_t>(c_.size()));
