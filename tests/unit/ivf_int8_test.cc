@@ -213,32 +213,7 @@ TEST(KMeans, AssignNearestMatchesBruteForceAndSeparatedClustersAreFound) {
 }
 
 TEST(MemoryBankIvfInt8, RecallThroughTrainingAndEviction) {
-  const int64_t Hkv = 2, H = 4, D = 32, csz = 2, T = 16, kc = 8;
-  // 2048 chunks; auto: 181 lists, 22 probed, trains at 1024 chunks.
-  Pair p = MakePair({.n_head_kv = Hkv,
-                     .head_dim = D,
-                     .chunk_size = csz,
-                     .capacity_tokens = 4096,
-                     .eviction = EvictionRule::kSpec,
-                     .index = IndexKind::kIvfInt8});
-  Clustered data(Hkv, D, 24, 11);
-  double worst = 1.0;
-  bool saw_exact_phase = false;
-  for (int step = 0; step < 16; ++step) {
-    p.Add(data.Tokens(2 * 300 + 1, csz), 2 * 300 + 1);
-    const auto q = data.Queries(T, H);
-    const double recall = Recall(*p.approx, *p.exact, q, T, H, kc);
-    if (!p.approx->index_ready()) {
-      saw_exact_phase = true;
-      EXPECT_EQ(recall, 1.0) << "an untrained IVF must search exactly";
-    }
-    worst = std::min(worst, recall);
-  }
-  EXPECT_TRUE(saw_exact_phase);
-  EXPECT_TRUE(p.approx->index_ready());
-  EXPECT_GT(p.approx->chunks_evicted(), 2000);
-  EXPECT_GE(worst, 0.9) << "recall@" << kc << " fell to " << worst;
-  EXPECT_LT(p.approx->exact_fallback_rows(), 16 * T * H / 10) << "fallback rows " << p.approx->exact_fallback_rows();
+  fixtures::ExpectRecallThroughEviction(IndexKind::kIvfInt8, 0.9);
 }
 
 // Keys with a shared component the queries lack (as real keys have) and a decode-sized query: still found.

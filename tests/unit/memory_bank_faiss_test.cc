@@ -31,37 +31,8 @@ TEST(MemoryBankFaiss, UnavailableWithoutFaiss) {
 
 TEST(MemoryBankFaiss, RecallThroughEviction) {
   if (!HaveFaiss()) GTEST_SKIP() << "built without faiss";
-  const int64_t Hkv = 2, H = 4, D = 32, csz = 2, T = 16, kc = 8;
-  for (IndexKind kind : {IndexKind::kFaissIvf, IndexKind::kFaissHnsw}) {
-    SCOPED_TRACE(IndexKindName(kind));
-    // 2048 chunks; IVF auto: 181 lists, 22 probed, trains at 1024 chunks.
-    Pair p = MakePair({.n_head_kv = Hkv,
-                       .head_dim = D,
-                       .chunk_size = csz,
-                       .capacity_tokens = 4096,
-                       .eviction = EvictionRule::kSpec,
-                       .index = kind});
-    Clustered data(Hkv, D, 24, 11);
-    double worst = 1.0;
-    bool saw_exact_phase = false;
-    for (int step = 0; step < 16; ++step) {
-      p.Add(data.Tokens(2 * 300 + 1, csz), 2 * 300 + 1);  // 300 chunks and a dropped tail token
-      const auto q = data.Queries(T, H);
-      const double recall = Recall(*p.approx, *p.exact, q, T, H, kc);
-      if (!p.approx->index_ready()) {
-        saw_exact_phase = true;
-        EXPECT_EQ(recall, 1.0) << "an untrained IVF must search exactly";
-      }
-      worst = std::min(worst, recall);
-    }
-    EXPECT_EQ(saw_exact_phase, kind == IndexKind::kFaissIvf);
-    EXPECT_TRUE(p.approx->index_ready());
-    EXPECT_GT(p.approx->chunks_evicted(), 2000);
-    EXPECT_GE(worst, 0.85) << "recall@" << kc << " fell to " << worst;
-    // The index, not the exact fallback, answered (almost) every row after training.
-    EXPECT_LT(p.approx->exact_fallback_rows(), 16 * T * H / 10) << "fallback rows " << p.approx->exact_fallback_rows();
-    EXPECT_GT(p.approx->bytes(), p.exact->bytes());
-  }
+  fixtures::ExpectRecallThroughEviction(IndexKind::kFaissIvf, 0.85);
+  fixtures::ExpectRecallThroughEviction(IndexKind::kFaissHnsw, 0.85);
 }
 
 // Keys sharing a dominant direction that the queries lack (real keys do): an inner-product HNSW graph over them
