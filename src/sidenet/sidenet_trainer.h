@@ -35,6 +35,10 @@ struct SideNetTrainerOptions {
   // The memory gate logits' learning rate relative to the schedule's (train/param.h lr_scale): at the
   // paper's 2e-4 Adam moves a logit ~2e-4 per step, so σ(b) stays near 0.5 for thousands of steps.
   float gate_lr_scale = 1.0f;
+  // The memory layer's query projection's learning rate relative to the schedule's: that projection is the
+  // trainable half of both the retrieval scores and the memory attention (keys and values are the frozen
+  // backbone's).
+  float memory_query_lr_scale = 1.0f;
   train::ComputeOptions compute;
   int64_t save_every = 0, eval_every = 0;
   int64_t eval_segments = 8;      // held-out segments per evaluation (in document order, memory from zero)

@@ -2,6 +2,7 @@
 // its memory bank) ends bit-identical to an uninterrupted run; a missing bank file is a clear error.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "model/model.h"
@@ -112,6 +113,46 @@ TEST_F(SideNetTrainerTest, LossFallsAndResumeIsBitIdentical) {
   const Status s = third.Run();
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("bank"), std::string::npos) << s.ToString();
+}
+
+// --memory-query-lr-scale reaches exactly the memory layer's query projection: after one step (same data,
+// same initial weights) its update is the scale times the unscaled run's, and every other parameter moves
+// the same.
+TEST_F(SideNetTrainerTest, MemoryQueryLearningRateScaleMovesOnlyThatProjection) {
+  std::vector<Document> train_docs, eval_docs;
+  SplitHoldout(Docs(), 0.2, &train_docs, &eval_docs);
+  auto train = SegmentStream::Create(train_docs, 24);
+  auto eval = SegmentStream::Create(eval_docs, 24);
+  ASSERT_TRUE(train.ok() && eval.ok());
+  Rig base = MakeRig(), plain = MakeRig(), scaled = MakeRig();
+  SideNetTrainerOptions o1 = Options((dir_ / "plain").string(), 1, false);
+  SideNetTrainerOptions o4 = Options((dir_ / "scaled").string(), 1, false);
+  o4.memory_query_lr_scale = 4.0f;
+  SideNetTrainer t1(*plain.lm, *plain.eval_lm, *train, *eval, o1);
+  SideNetTrainer t4(*scaled.lm, *scaled.eval_lm, *train, *eval, o4);
+  ASSERT_TRUE(t1.Run().ok());
+  ASSERT_TRUE(t4.Run().ok());
+  const std::string query = "sidenet." + std::to_string(base.net->config().side_memory_layer()) + ".attn_q.weight";
+  bool saw_query = false;
+  for (size_t i = 0; i < base.net->params().all().size(); ++i) {
+    const auto& p0 = base.net->params().all()[i]->value;
+    const auto& p1 = plain.net->params().all()[i]->value;
+    const auto& p4 = scaled.net->params().all()[i]->value;
+    const std::string& name = base.net->params().all()[i]->name;
+    if (name != query) {
+      EXPECT_EQ(p1, p4) << name;
+      continue;
+    }
+    saw_query = true;
+    double d1 = 0, d4 = 0;
+    for (size_t j = 0; j < p0.size(); ++j) {
+      d1 += std::fabs(double(p1[j]) - p0[j]);
+      d4 += std::fabs(double(p4[j]) - p0[j]);
+    }
+    ASSERT_GT(d1, 0.0);
+    EXPECT_NEAR(d4 / d1, 4.0, 0.05) << "update ratio of " << name;
+  }
+  EXPECT_TRUE(saw_query) << query;
 }
 
 }  // namespace

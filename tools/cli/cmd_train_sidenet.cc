@@ -28,7 +28,7 @@ struct Opts {
   int64_t stop_after = -1, max_tokens = 0, sidenet_layers = 0, memory_layer = 0, warmup = 0;
   // The paper's optimiser (spec §6): Adam betas (0.9, 0.98), eps 1e-6, decoupled wd 0.01, lr 2e-4 decayed
   // linearly to 0 with no warm-up, no gradient clipping.
-  float lr = 2e-4f, min_lr = 0.0f, wd = 0.01f, clip = 0.0f, gate_lr_scale = 1.0f;
+  float lr = 2e-4f, min_lr = 0.0f, wd = 0.01f, clip = 0.0f, gate_lr_scale = 1.0f, memory_query_lr_scale = 1.0f;
   std::string schedule = "linear", init = "paper";
   double holdout = 0.02;
   bool resume = false, no_reset = false;
@@ -110,11 +110,14 @@ Status Run(const Opts& o) {
                         {"lr", o.lr}, {"min_lr", o.min_lr}, {"warmup", o.warmup}, {"schedule", o.schedule},
                         {"wd", o.wd}, {"clip", o.clip}, {"holdout", o.holdout}, {"reset_per_doc", !o.no_reset},
                         {"mst", o.compute.mst}, {"gate_lr_scale", o.gate_lr_scale}, {"config", sidenet::ToJson(sc, mc)}};
+  // Recorded only when set, so runs checkpointed before the option existed still resume.
+  if (o.memory_query_lr_scale != 1.0f) run["memory_query_lr_scale"] = o.memory_query_lr_scale;
   sidenet::SideNetTrainerOptions to{
       .out_dir = o.out, .steps = o.steps, .stop_after = o.stop_after, .accum = o.accum,
       .schedule = {.lr = o.lr, .min_lr = o.min_lr, .warmup = o.warmup, .total = o.steps, .kind = *sched},
       .adam = {.beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-6f, .weight_decay = o.wd, .clip = o.clip},
       .gate_lr_scale = o.gate_lr_scale,
+      .memory_query_lr_scale = o.memory_query_lr_scale,
       .compute = *compute, .save_every = o.save_every, .eval_every = o.eval_every,
       .eval_segments = o.eval_segments, .reset_per_document = !o.no_reset, .resume = o.resume, .seed = o.seed,
       .run_config = run.dump()};
@@ -187,6 +190,9 @@ void RegisterTrainSideNet(CLI::App& app, int& exit_code) {
                  "the memory layer starts as the cached block's attention, so the memory path trains from step 1)")
       ->capture_default_str();
   cmd->add_option("--gate-lr-scale", o->gate_lr_scale, "memory gate learning rate relative to --lr")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--memory-query-lr-scale", o->memory_query_lr_scale,
+                  "learning rate of the memory layer's query projection relative to --lr")
       ->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_flag("--no-reset", o->no_reset, "keep the memory across document boundaries (the official code's behaviour)");
   o->compute.Add(*cmd, "side blocks");
