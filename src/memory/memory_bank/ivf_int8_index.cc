@@ -26,8 +26,8 @@ class IvfInt8Index final : public ChunkIndex {
   void Append(const float* all_keys, int64_t n_stored, int64_t n_new, int64_t first_id) override {
     if (!trained_) {
       if (n_stored < p_.train_chunks) return;
-      Train(all_keys, n_stored);
-      Add(all_keys, 0, n_stored, first_id);
+      const std::vector<int32_t> assign = Train(all_keys, n_stored);
+      Add(all_keys, 0, n_stored, first_id, assign.data());
       return;
     }
     Add(all_keys, n_stored - n_new, n_stored, first_id);
@@ -63,8 +63,10 @@ class IvfInt8Index final : public ChunkIndex {
     std::vector<uint8_t> packed;   // the same in IvfScan's group layout
   };
 
-  void Train(const float* keys, int64_t n);
-  void Add(const float* keys, int64_t from, int64_t to, int64_t first_id);
+  // Fits the lists and code scales to keys [n, D]; returns each key's list, which Add then reuses.
+  std::vector<int32_t> Train(const float* keys, int64_t n);
+  // Adds keys [from, to) with ids first_id + i; `assign` (optional): their lists, already computed.
+  void Add(const float* keys, int64_t from, int64_t to, int64_t first_id, const int32_t* assign = nullptr);
   void Pack(List* l, int64_t from_key) const;
 
   int64_t d_;
@@ -77,7 +79,7 @@ class IvfInt8Index final : public ChunkIndex {
   std::vector<List> lists_;
 };
 
-void IvfInt8Index::Train(const float* keys, int64_t n) {
+std::vector<int32_t> IvfInt8Index::Train(const float* keys, int64_t n) {
   nlist_ = std::min(p_.nlist, n);
   centroids_ = KMeans(keys, n, d_, nlist_, kKMeansIterations, kKMeansSeed);
   LM_CHECK(centroids_packed_.Reserve(nlist_, d_), "ivf-int8: cannot allocate ", nlist_, " centroids");
@@ -93,13 +95,19 @@ void IvfInt8Index::Train(const float* keys, int64_t n) {
   for (int64_t j = 0; j < d_; ++j) scale_[j] = amax[j] > 0 ? amax[j] / 127.0f : 1.0f;
   lists_.assign(static_cast<size_t>(nlist_), List{});
   trained_ = true;
+  return assign;
 }
 
-void IvfInt8Index::Add(const float* keys, int64_t from, int64_t to, int64_t first_id) {
+void IvfInt8Index::Add(const float* keys, int64_t from, int64_t to, int64_t first_id, const int32_t* given) {
   const int64_t n = to - from;
   if (n <= 0) return;
-  std::vector<int32_t> assign(static_cast<size_t>(n));
-  AssignNearest(keys + from * d_, n, d_, centroids_.data(), nlist_, assign.data());
+  std::vector<int32_t> computed;
+  const int32_t* assign = given;
+  if (assign == nullptr) {
+    computed.resize(static_cast<size_t>(n));
+    AssignNearest(keys + from * d_, n, d_, centroids_.data(), nlist_, computed.data());
+    assign = computed.data();
+  }
   std::vector<int64_t> first_new(static_cast<size_t>(nlist_), -1);  // per list: its first new key, or -1
   for (int64_t i = 0; i < n; ++i) {
     List& l = lists_[assign[i]];
