@@ -139,7 +139,7 @@ int Main(int argc, char** argv) {
                            : name == "ivf-int8" ? IndexKind::kIvfInt8
                            : name == "ivf"      ? IndexKind::kFaissIvf
                                                 : IndexKind::kFaissHnsw;
-    if ((kind == IndexKind::kFaissIvf || kind == IndexKind::kFaissHnsw) && !HaveFaiss()) continue;
+    if (IndexNeedsFaiss(kind) && !HaveFaiss()) continue;
     // Capacity = the stream, kExact eviction: the bank ends exactly full.
     MemoryBankConfig c{.n_head_kv = Hkv,
                        .head_dim = D,

@@ -17,7 +17,7 @@ MemoryBank::~MemoryBank() = default;
 
 Result<std::unique_ptr<MemoryBank>> MemoryBank::Create(const MemoryBankConfig& c) {
   LM_RETURN_IF_ERROR(ValidateConfig(c));
-  if ((c.index == IndexKind::kFaissIvf || c.index == IndexKind::kFaissHnsw) && !HaveFaiss())
+  if (IndexNeedsFaiss(c.index) && !HaveFaiss())
     return Unavailable(StrCat("memory_bank: index '", IndexKindName(c.index),
                               "' needs faiss, and this build has none; hint: install libfaiss-dev "
                               "(scripts/setup.sh) and reconfigure, or use IndexKind::kExact or kIvfInt8"));

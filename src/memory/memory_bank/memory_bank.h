@@ -41,6 +41,8 @@ enum class IndexKind {
 
 const char* EvictionRuleName(EvictionRule r);
 const char* IndexKindName(IndexKind k);
+// True for the kinds that exist only in builds with faiss (faiss_index.h: HaveFaiss).
+inline bool IndexNeedsFaiss(IndexKind k) { return k == IndexKind::kFaissIvf || k == IndexKind::kFaissHnsw; }
 
 struct MemoryBankConfig {
   int64_t n_head_kv = 0, head_dim = 0;
