@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <utility>
 
 #include "model/model.h"
 #include "ops/matmul.h"
@@ -55,6 +56,13 @@ std::vector<Document> Docs() {
   return d;
 }
 
+// Docs() split 80/20 into training and held-out segments of 24 tokens.
+std::pair<Result<SegmentStream>, Result<SegmentStream>> Streams() {
+  std::vector<Document> train_docs, eval_docs;
+  SplitHoldout(Docs(), 0.2, &train_docs, &eval_docs);
+  return {SegmentStream::Create(train_docs, 24), SegmentStream::Create(eval_docs, 24)};
+}
+
 SideNetTrainerOptions Options(const std::string& out, int64_t stop_after, bool resume) {
   return {.out_dir = out, .steps = 8, .stop_after = stop_after, .accum = 1,
           .schedule = {.lr = 3e-3f, .min_lr = 0.0f, .warmup = 0, .total = 8, .kind = train::Schedule::kLinear},
@@ -79,10 +87,7 @@ class SideNetTrainerTest : public ::testing::Test {
 };
 
 TEST_F(SideNetTrainerTest, LossFallsAndResumeIsBitIdentical) {
-  std::vector<Document> train_docs, eval_docs;
-  SplitHoldout(Docs(), 0.2, &train_docs, &eval_docs);
-  auto train = SegmentStream::Create(train_docs, 24);
-  auto eval = SegmentStream::Create(eval_docs, 24);
+  auto [train, eval] = Streams();
   ASSERT_TRUE(train.ok() && eval.ok());
 
   Rig a = MakeRig();
@@ -119,10 +124,7 @@ TEST_F(SideNetTrainerTest, LossFallsAndResumeIsBitIdentical) {
 // same initial weights) its update is the scale times the unscaled run's, and every other parameter moves
 // the same.
 TEST_F(SideNetTrainerTest, MemoryQueryLearningRateScaleMovesOnlyThatProjection) {
-  std::vector<Document> train_docs, eval_docs;
-  SplitHoldout(Docs(), 0.2, &train_docs, &eval_docs);
-  auto train = SegmentStream::Create(train_docs, 24);
-  auto eval = SegmentStream::Create(eval_docs, 24);
+  auto [train, eval] = Streams();
   ASSERT_TRUE(train.ok() && eval.ok());
   Rig base = MakeRig(), plain = MakeRig(), scaled = MakeRig();
   SideNetTrainerOptions o1 = Options((dir_ / "plain").string(), 1, false);
