@@ -141,6 +141,8 @@ TEST(Attention, DecodeShapes) {
   RunCase({1, 777, 4, 4, 32}, 5);           // GQA 1
   RunCase({3, 70, 6, 2, 32, false}, 6);     // no mask (memory attention)
   RunCase({1, 2000, 9, 3, 64, true, true, true}, 7);  // shuffled, repeated key positions
+  RunCase({2, 301, 9, 3, 64, true, false, false, 100}, 8);  // the last 100 keys hidden: masked and skipped blocks
+  RunCase({5, 130, 9, 3, 64}, 9);           // 15 rows (5 passes of a GQA group), causal inside the last block
 }
 
 TEST(Attention, PrefillShapes) {
