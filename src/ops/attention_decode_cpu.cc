@@ -1,9 +1,9 @@
 // Flash-decoding on the CPU (Highway, AVX2 / AVX-512): few queries against a long K/V cache.
-// The keys of each KV head (or of each key run, see ops::AttentionRuns) are split into ranges across
-// threads; a task scores all query rows of its KV group (n_q queries x group heads) against each K row it
-// loads, so every K/V row is streamed from memory once per call, not once per query head. Each task
-// leaves a partial softmax state (max, sum, acc); the caller merges them. Also holds the f32 <-> f16 row
-// conversions used to write and read an f16 cache.
+// The keys (or each key run, see ops::AttentionRuns) are split into ranges across threads; a task walks its
+// range block by block through every KV head, scoring all query rows of the head's group (n_q queries x
+// group heads) against each K row it loads, so every K/V row is streamed from memory once per call, not
+// once per query head. Each task leaves a partial softmax state (max, sum, acc) per head; the caller merges
+// them. Also holds the f32 <-> f16 row conversions used to write and read an f16 cache.
 
 // The project-wide Highway target set (see that header for why every TU must share it).
 #include "backend/cpu/hwy_targets.h"
@@ -261,14 +261,14 @@ const float* F32Rows(P src, int64_t stride, int64_t n, float* scratch, int64_t* 
   }
 }
 
-// One task: rows of KV head hk against keys [j0, j1). qs [R, kD] scaled queries, row_pos [R] (INT32_MAX
-// when not causal). Output: m [R], l [R], acc [R, kD] partial state (acc unnormalised).
+// One task: keys [j0, j1) against the rows of every KV head, block by block: each block's K/V rows of all
+// heads (adjacent in the cache) are read from memory once, while they are in cache. qs [Hkv, R, kD] scaled
+// queries, row_pos [R] (INT32_MAX when not causal). Output per head hk, at states + hk * head_step:
+// m [R], l [R], acc [R, kD] partial state (acc unnormalised).
 template <size_t kD, class P>
-void DecodeRange(const AttentionArgs& a, int64_t hk, int64_t j0, int64_t j1, const float* qs,
-                 const int32_t* row_pos, int64_t R, float* m, float* l, float* acc) {
+void DecodeRange(const AttentionArgs& a, int64_t j0, int64_t j1, const float* qs_all, const int32_t* row_pos,
+                 int64_t R, float* states, int64_t head_step) {
   const int64_t stride = a.n_head_kv * static_cast<int64_t>(kD);
-  const P k = KvPtrAt<P>(a.k) + hk * static_cast<int64_t>(kD);
-  const P v = KvPtrAt<P>(a.v) + hk * static_cast<int64_t>(kD);
   int32_t max_pos = row_pos[0], min_pos = row_pos[0];
   for (int64_t r = 1; r < R; ++r) {
     max_pos = std::max(max_pos, row_pos[r]);
@@ -280,11 +280,11 @@ void DecodeRange(const AttentionArgs& a, int64_t hk, int64_t j0, int64_t j1, con
   // Widened K of one block (wide heads with a q8_0 cache only).
   constexpr bool kScratch = kWide<kD, P> && !std::is_same_v<P, const float*>;
   HWY_ALIGN float wide[kScratch ? kBlock * kD : 1];
-  for (int64_t r = 0; r < R; ++r) {
-    m[r] = kNegInf;
-    l[r] = 0.0f;
+  for (int64_t hk = 0; hk < a.n_head_kv; ++hk) {
+    float* st = states + hk * head_step;
+    std::fill(st, st + R, kNegInf);
+    std::fill(st + R, st + R * (2 + static_cast<int64_t>(kD)), 0.0f);
   }
-  std::fill(acc, acc + R * static_cast<int64_t>(kD), 0.0f);
   for (int64_t b0 = j0; b0 < j1; b0 += kBlock) {
     const int64_t n = std::min(kBlock, j1 - b0);
     bool any = false, all = n == kBlock;  // all: every row sees every key of a full block
@@ -294,58 +294,66 @@ void DecodeRange(const AttentionArgs& a, int64_t hk, int64_t j0, int64_t j1, con
       all &= !a.causal || a.k_pos[b0 + j] <= min_pos;
     }
     if (!any) continue;
-    if constexpr (kWide<kD, P>) {
-      int64_t ks = 0;
-      const float* kb = F32Rows<kD>(k + b0 * stride, stride, n, wide, &ks);
-      ScoreWide<kD>(R, qs, kb, ks, n, s);  // scores of keys no row sees are masked below
-    } else {
-      ScoreRows<kD, P>(static_cast<size_t>(R), qs, k + b0 * stride, stride, n, vis, s);
-    }
-    // Online softmax per row: mask, block max, rescale factor, p = exp(s - m) (exactly 0 where masked).
-    for (int64_t r = 0; r < R; ++r) {
-      float* sr = s + r * kBlock;
-      float bmax = kNegInf;
-      if (all) {  // the usual decode block: nothing to mask, a vector max
-        const DF df;
-        VF vmax = hn::LoadU(df, sr);
-        for (int64_t j = static_cast<int64_t>(kN); j < kBlock; j += static_cast<int64_t>(kN))
-          vmax = hn::Max(vmax, hn::LoadU(df, sr + j));
-        bmax = hn::GetLane(hn::MaxOfLanes(df, vmax));
+    for (int64_t hk = 0; hk < a.n_head_kv; ++hk) {
+      const P k = KvPtrAt<P>(a.k) + hk * static_cast<int64_t>(kD);
+      const P v = KvPtrAt<P>(a.v) + hk * static_cast<int64_t>(kD);
+      const float* qs = qs_all + hk * R * static_cast<int64_t>(kD);
+      float* m = states + hk * head_step;
+      float* l = m + R;
+      float* acc = l + R;
+      if constexpr (kWide<kD, P>) {
+        int64_t ks = 0;
+        const float* kb = F32Rows<kD>(k + b0 * stride, stride, n, wide, &ks);
+        ScoreWide<kD>(R, qs, kb, ks, n, s);  // scores of keys no row sees are masked below
       } else {
-        for (int64_t j = 0; j < n; ++j) {
-          if (!vis[j] || (a.causal && a.k_pos[b0 + j] > row_pos[r])) sr[j] = kNegInf;
-          bmax = std::max(bmax, sr[j]);
+        ScoreRows<kD, P>(static_cast<size_t>(R), qs, k + b0 * stride, stride, n, vis, s);
+      }
+      // Online softmax per row: mask, block max, rescale factor, p = exp(s - m) (exactly 0 where masked).
+      for (int64_t r = 0; r < R; ++r) {
+        float* sr = s + r * kBlock;
+        float bmax = kNegInf;
+        if (all) {  // the usual decode block: nothing to mask, a vector max
+          const DF df;
+          VF vmax = hn::LoadU(df, sr);
+          for (int64_t j = static_cast<int64_t>(kN); j < kBlock; j += static_cast<int64_t>(kN))
+            vmax = hn::Max(vmax, hn::LoadU(df, sr + j));
+          bmax = hn::GetLane(hn::MaxOfLanes(df, vmax));
+        } else {
+          for (int64_t j = 0; j < n; ++j) {
+            if (!vis[j] || (a.causal && a.k_pos[b0 + j] > row_pos[r])) sr[j] = kNegInf;
+            bmax = std::max(bmax, sr[j]);
+          }
+          for (int64_t j = n; j < kBlock; ++j) sr[j] = kNegInf;
         }
-        for (int64_t j = n; j < kBlock; ++j) sr[j] = kNegInf;
+        if (bmax == kNegInf) {  // this row sees nothing here: contributes zeros, keeps its state
+          std::fill(sr, sr + kBlock, 0.0f);
+          corr[r] = 1.0f;
+          continue;
+        }
+        const float m_new = std::max(m[r], bmax);
+        corr[r] = std::exp(m[r] - m_new);  // exp(-inf) = 0 on the first visible block
+        m[r] = m_new;
+        const DF df;
+        VF sum = hn::Zero(df);
+        const VF mv = hn::Set(df, m_new), lo = hn::Set(df, -87.0f);
+        for (int64_t j = 0; j < kBlock; j += static_cast<int64_t>(kN)) {
+          const VF x = hn::Sub(hn::LoadU(df, sr + j), mv);
+          // Below -87, exp underflows f32; masked keys (-inf) must weigh exactly 0.
+          const VF p = hn::IfThenElseZero(hn::Ge(x, lo), hn::Exp(df, hn::Max(x, lo)));
+          hn::StoreU(p, df, sr + j);
+          sum = hn::Add(sum, p);
+        }
+        l[r] = l[r] * corr[r] + hn::GetLane(hn::SumOfLanes(df, sum));
       }
-      if (bmax == kNegInf) {  // this row sees nothing here: contributes zeros, keeps its state
-        std::fill(sr, sr + kBlock, 0.0f);
-        corr[r] = 1.0f;
-        continue;
-      }
-      const float m_new = std::max(m[r], bmax);
-      corr[r] = std::exp(m[r] - m_new);  // exp(-inf) = 0 on the first visible block
-      m[r] = m_new;
-      const DF df;
-      VF sum = hn::Zero(df);
-      const VF mv = hn::Set(df, m_new), lo = hn::Set(df, -87.0f);
-      for (int64_t j = 0; j < kBlock; j += static_cast<int64_t>(kN)) {
-        const VF x = hn::Sub(hn::LoadU(df, sr + j), mv);
-        // Below -87, exp underflows f32; masked keys (-inf) must weigh exactly 0.
-        const VF p = hn::IfThenElseZero(hn::Ge(x, lo), hn::Exp(df, hn::Max(x, lo)));
-        hn::StoreU(p, df, sr + j);
-        sum = hn::Add(sum, p);
-      }
-      l[r] = l[r] * corr[r] + hn::GetLane(hn::SumOfLanes(df, sum));
-    }
-    if constexpr (kWide<kD, P>) {
-      if constexpr (std::is_same_v<P, KvQ8Ptr>) {
-        AccumulateQ8<kD>(R, s, v + b0 * stride, stride, n, vis, corr, acc);
+      if constexpr (kWide<kD, P>) {
+        if constexpr (std::is_same_v<P, KvQ8Ptr>) {
+          AccumulateQ8<kD>(R, s, v + b0 * stride, stride, n, vis, corr, acc);
+        } else {
+          AccumulateWide<kD>(R, s, v + b0 * stride, stride, n, vis, corr, acc);
+        }
       } else {
-        AccumulateWide<kD>(R, s, v + b0 * stride, stride, n, vis, corr, acc);
+        AccumulateRows<kD, P>(static_cast<size_t>(R), s, v + b0 * stride, stride, n, vis, corr, acc);
       }
-    } else {
-      AccumulateRows<kD, P>(static_cast<size_t>(R), s, v + b0 * stride, stride, n, vis, corr, acc);
     }
   }
 }
@@ -359,7 +367,9 @@ struct DecodeScratch {
 
 // Runs of keys, each scored with its own query variant (a plain call is one run over the whole cache).
 // Runs are cut into pieces so every thread has work and pieces stay long enough to amortise the merge;
-// each (KV head, piece) is one task with its own partial softmax state, merged per row at the end.
+// each piece is one task over every KV head, with a partial softmax state per head, merged per row at the end.
+// (Tasks per (KV head, piece) read the cache lines that neighbouring heads' rows share two or three times:
+// 469 -> 382 us per layer for f16 and 358 -> 311 for q8_0 at 8192 keys from DRAM, AVX2.)
 template <size_t kD, class P>
 void Decode(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_var) {
   const int64_t G = a.n_head / a.n_head_kv, R = a.n_q * G, Hkv = a.n_head_kv, D = static_cast<int64_t>(kD);
@@ -374,10 +384,10 @@ void Decode(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_var)
     for (int64_t j = r.k0; j < r.k0 + r.n; j += piece)
       sc.pieces.push_back({.k0 = j, .n = std::min(piece, r.k0 + r.n - j), .q_variant = r.q_variant});
   const auto n_pieces = static_cast<int64_t>(sc.pieces.size());
-  const int64_t n_tasks = Hkv * n_pieces, slot = R * (D + 2);
+  const int64_t n_states = Hkv * n_pieces, slot = R * (D + 2);
   sc.qs.resize(static_cast<size_t>(n_var * Hkv * R * D));
   sc.row_pos.resize(static_cast<size_t>(R));
-  sc.partial.resize(static_cast<size_t>(n_tasks * slot));
+  sc.partial.resize(static_cast<size_t>(n_states * slot));
   for (int64_t w = 0; w < n_var; ++w)
     for (int64_t hk = 0; hk < Hkv; ++hk)
       for (int64_t t = 0; t < a.n_q; ++t)
@@ -394,13 +404,11 @@ void Decode(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_var)
   const float* qs = sc.qs.data();
   const int32_t* row_pos = sc.row_pos.data();
   const KeyRun* pieces = sc.pieces.data();
-  GlobalPool().ParallelFor(n_tasks, [&](int64_t b, int64_t e, int) {
-    for (int64_t task = b; task < e; ++task) {
-      const int64_t hk = task / n_pieces;
-      const KeyRun& pc = pieces[task % n_pieces];
-      float* st = partial + task * slot;
-      DecodeRange<kD, P>(a, hk, pc.k0, pc.k0 + pc.n, qs + (pc.q_variant * Hkv + hk) * R * D, row_pos, R, st,
-                         st + R, st + 2 * R);
+  GlobalPool().ParallelFor(n_pieces, [&](int64_t b, int64_t e, int) {
+    for (int64_t ip = b; ip < e; ++ip) {
+      const KeyRun& pc = pieces[ip];
+      DecodeRange<kD, P>(a, pc.k0, pc.k0 + pc.n, qs + pc.q_variant * Hkv * R * D, row_pos, R, partial + ip * slot,
+                         n_pieces * slot);
     }
   });
   // Merge: out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M).
