@@ -1,5 +1,7 @@
 // Flash-style attention against the plain reference: f32, f16 and q8_0 K/V, decode and prefill shapes, GQA 1/3/4,
 // position masks (out-of-order and repeated key positions), queries that see no key, very large scores.
+#include "hwy_test_util.h"  // first: the project's Highway target set
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -143,6 +145,16 @@ TEST(Attention, DecodeShapes) {
   RunCase({1, 2000, 9, 3, 64, true, true, true}, 7);  // shuffled, repeated key positions
   RunCase({2, 301, 9, 3, 64, true, false, false, 100}, 8);  // the last 100 keys hidden: masked and skipped blocks
   RunCase({5, 130, 9, 3, 64}, 9);           // 15 rows (5 passes of a GQA group), causal inside the last block
+}
+
+// The decode kernel per SIMD target: head_dim 64 takes the wide path on AVX2 and the fallback but the
+// register-blocked one on AVX-512, and 128 the wide path everywhere; the host runs only its best target otherwise.
+TEST(Attention, DecodeOnEveryTarget) {
+  test::ForEachHwyTarget([] {
+    RunCase({1, 300, 9, 3, 64}, 21);
+    RunCase({2, 301, 9, 3, 64, true, false, false, 100}, 22);
+    RunCase({2, 1000, 8, 2, 128}, 23);
+  });
 }
 
 TEST(Attention, PrefillShapes) {
