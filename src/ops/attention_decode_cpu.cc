@@ -237,8 +237,9 @@ void AccumulateWide(int64_t rows, const float* p, const float* v, int64_t vs, in
 // registers (AVX2: 12, next to 3 weights and the widened values), each key's int8 values are widened once
 // for all of them, and the block's scale is folded into each row's weight p * d (one multiply per row and
 // key instead of one per vector).
-template <size_t kD, size_t kRows, bool kPrefetch>
-void AccumulateQ8Rows(const float* p, KvQ8Ptr v, int64_t stride, int64_t n, const bool* any_visible, float* acc) {
+template <size_t kD, size_t kRows>
+void AccumulateQ8Rows(const float* p, KvQ8Ptr v, int64_t stride, int64_t n, const bool* any_visible, float* acc,
+                      bool prefetch) {
   constexpr size_t kVB = 32 / kN;  // vectors per q8_0 block
   const DF df;
   const hn::Rebind<int8_t, DF> d8;
@@ -252,7 +253,7 @@ void AccumulateQ8Rows(const float* p, KvQ8Ptr v, int64_t stride, int64_t n, cons
     for (int64_t j = 0; j < n; ++j) {
       if (!any_visible[j]) continue;
       const BlockQ8_0& b = v.base[((v.e + j * stride) >> 5) + static_cast<int64_t>(blk)];
-      if (kPrefetch && blk == 0) PrefetchRow<kD>(v + (j + kBlock) * stride);
+      if (prefetch && blk == 0) PrefetchRow<kD>(v + (j + kBlock) * stride);
       const VF d = hn::PromoteTo(df, hn::BitCast(dh, hn::Set(d16, b.d)));
       VF pr[kRows];
       for (size_t r = 0; r < kRows; ++r) pr[r] = hn::Mul(hn::Set(df, p[static_cast<int64_t>(r) * kBlock + j]), d);
@@ -274,21 +275,12 @@ void AccumulateQ8(int64_t rows, const float* p, KvQ8Ptr v, int64_t stride, int64
     const VF cr = hn::Set(df, corr[r]);
     for (size_t c = 0; c < kD; c += kN) hn::StoreU(hn::Mul(hn::LoadU(df, acc + r * kD + c), cr), df, acc + r * kD + c);
   }
-  for (int64_t r = 0; r < rows; r += 3, p += 3 * kBlock, acc += 3 * kD) {
-    const bool first = prefetch && r == 0;  // the first pass prefetches the next block's rows
+  // The first pass of rows also prefetches the next block's rows.
+  for (int64_t r = 0; r < rows; r += 3, p += 3 * kBlock, acc += 3 * kD, prefetch = false) {
     switch (std::min<int64_t>(3, rows - r)) {
-      case 1:
-        first ? AccumulateQ8Rows<kD, 1, true>(p, v, stride, n, any_visible, acc)
-              : AccumulateQ8Rows<kD, 1, false>(p, v, stride, n, any_visible, acc);
-        break;
-      case 2:
-        first ? AccumulateQ8Rows<kD, 2, true>(p, v, stride, n, any_visible, acc)
-              : AccumulateQ8Rows<kD, 2, false>(p, v, stride, n, any_visible, acc);
-        break;
-      default:
-        first ? AccumulateQ8Rows<kD, 3, true>(p, v, stride, n, any_visible, acc)
-              : AccumulateQ8Rows<kD, 3, false>(p, v, stride, n, any_visible, acc);
-        break;
+      case 1: AccumulateQ8Rows<kD, 1>(p, v, stride, n, any_visible, acc, prefetch); break;
+      case 2: AccumulateQ8Rows<kD, 2>(p, v, stride, n, any_visible, acc, prefetch); break;
+      default: AccumulateQ8Rows<kD, 3>(p, v, stride, n, any_visible, acc, prefetch); break;
     }
   }
 }
