@@ -67,8 +67,8 @@ struct IvfScanArgs {
 };
 
 // score(i, key) = base[i] + scale[r] * (Σ_d code[d] * q_r[d] - corr[r]) for query row r = rows[i], i.e.
-// q·c + q·residual up to rounding, added to cands[r] when it beats that list's threshold. SIMD on x86 (AVX2 maddubs), else
-// IvfScanReference.
+// q·c + q·residual up to rounding, added to cands[r] when it beats that candidate list's threshold. SIMD on x86
+// (AVX2 maddubs), else IvfScanReference.
 void IvfScan(const IvfScanArgs& a);
 // The plain loop the SIMD kernel must match: integer products, so both give bit-identical scores.
 void IvfScanReference(const IvfScanArgs& a);
