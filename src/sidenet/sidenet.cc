@@ -45,12 +45,11 @@ Result<std::unique_ptr<SideNet>> SideNet::Init(std::shared_ptr<const gguf::GgufF
   n->layers_.resize(static_cast<size_t>(s.n_layer));
   for (int64_t i = 0; i < s.n_layer; ++i) {
     const int src = static_cast<int>(2 * i + 1);  // side layer i starts from backbone block 2i+1
-    const std::string prefix = StrCat("sidenet.", i, ".");
     train::TrainLayer& L = n->layers_[static_cast<size_t>(i)];
     auto n1 = train::LoadWeight(*file, ps, GgufLayerTensorName(LayerTensor::kAttnNorm, src), {C}, true, false,
-                                prefix + "attn_norm.weight");
+                                LayerParamName(i, "attn_norm.weight"));
     auto n2 = train::LoadWeight(*file, ps, GgufLayerTensorName(LayerTensor::kFfnNorm, src), {C}, true, false,
-                                prefix + "ffn_norm.weight");
+                                LayerParamName(i, "ffn_norm.weight"));
     if (!n1.ok()) return n1.status();
     if (!n2.ok()) return n2.status();
     L.attn_norm = *n1;
@@ -60,7 +59,7 @@ Result<std::unique_ptr<SideNet>> SideNet::Init(std::shared_ptr<const gguf::GgufF
       const std::string name = GgufLayerTensorName(projs[j].t, src);
       // "blk.21.attn_q.weight" → "sidenet.10.attn_q.weight"
       const std::string short_name = name.substr(name.find('.', 4) + 1);
-      auto w = train::LoadWeight(*file, ps, name, {projs[j].N, projs[j].K}, true, true, prefix + short_name);
+      auto w = train::LoadWeight(*file, ps, name, {projs[j].N, projs[j].K}, true, true, LayerParamName(i, short_name));
       if (!w.ok()) return w.status();
       dst[j]->w = *w;
       dst[j]->N = projs[j].N;
@@ -81,6 +80,10 @@ Result<std::unique_ptr<SideNet>> SideNet::Init(std::shared_ptr<const gguf::GgufF
   if (!head.ok()) return head.status();
   n->head_ = {.w = *head, .N = V, .K = C};
   return n;
+}
+
+std::string SideNet::LayerParamName(int64_t layer, std::string_view tensor) {
+  return StrCat("sidenet.", layer, ".", tensor);
 }
 
 std::string SideNet::Fingerprint() const {

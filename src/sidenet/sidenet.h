@@ -13,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -65,6 +66,8 @@ class SideNet {
   void Logits(const float* hidden, int64_t n, float* logits) const;
 
   static constexpr const char* kGateName = "sidenet.memory_gate";
+  // The trainable parameter of side layer `layer` named after its GGUF tensor: "sidenet.10.attn_q.weight".
+  static std::string LayerParamName(int64_t layer, std::string_view tensor);
 
  private:
   SideNet() = default;

@@ -14,7 +14,7 @@ SideNetTrainer::SideNetTrainer(LongMem& lm, LongMem& eval_lm, const SegmentStrea
                                SideNetTrainerOptions o)
     : lm_(lm), eval_lm_(eval_lm), train_(train), eval_(eval), o_(std::move(o)) {
   lm_.side().params().Find(SideNet::kGateName)->lr_scale = o_.gate_lr_scale;
-  const std::string query = StrCat("sidenet.", lm_.side().config().side_memory_layer(), ".attn_q.weight");
+  const std::string query = SideNet::LayerParamName(lm_.side().config().side_memory_layer(), "attn_q.weight");
   train::Param* q = lm_.side().params().Find(query);
   LM_CHECK(q != nullptr, "sidenet trainer: no parameter '", query, "' for --memory-query-lr-scale");
   q->lr_scale = o_.memory_query_lr_scale;

@@ -134,7 +134,7 @@ TEST_F(SideNetTrainerTest, MemoryQueryLearningRateScaleMovesOnlyThatProjection) 
   SideNetTrainer t4(*scaled.lm, *scaled.eval_lm, *train, *eval, o4);
   ASSERT_TRUE(t1.Run().ok());
   ASSERT_TRUE(t4.Run().ok());
-  const std::string query = "sidenet." + std::to_string(base.net->config().side_memory_layer()) + ".attn_q.weight";
+  const std::string query = SideNet::LayerParamName(base.net->config().side_memory_layer(), "attn_q.weight");
   bool saw_query = false;
   for (size_t i = 0; i < base.net->params().all().size(); ++i) {
     const auto& p0 = base.net->params().all()[i]->value;
