@@ -72,6 +72,13 @@ Result<Resolved> Resolve(const MemoryOptions& o, const ModelConfig& c) {
     if (o.kv_type == KvCacheType::kQ8_0)
       return Unsupported("memory: reattention keeps its caches in f16 or f32 (its prefill re-rotates stored keys, "
                          "which q8_0 blocks would round twice); hint: --kv-type f16");
+    const KvCacheType select = o.select_type.value_or(KvCacheType::kF16);
+    if (select == KvCacheType::kF32)
+      return Unsupported("memory: reattention selection keys are f16 or q8_0, not f32; hint: --select-type f16");
+    if (select == KvCacheType::kQ8_0 && c.head_dim % 32 != 0)
+      return Unsupported(StrCat("memory: q8_0 selection keys need head_dim to be a multiple of 32, the model's is ",
+                                c.head_dim, "; hint: --select-type f16"));
+    p.select_type = ToKvDType(select);
     if (p.n_global + p.n_local > W)
       return InvalidArgument(StrCat("memory: reattention global ", p.n_global, " + local window ", p.n_local,
                                     " exceeds the model's window of ", W, "; hint: lower --window"));
@@ -86,7 +93,7 @@ Result<Resolved> Resolve(const MemoryOptions& o, const ModelConfig& c) {
                                     p.n_local, " (the local window must hold the chunk)"));
     r.describe = StrCat("reattention(global=", p.n_global, " local=", p.n_local, " top_k=", p.selection.top_k,
                         " span=", p.selection.span, " clip=", p.selection.recall_clip, " chunk=", p.chunk,
-                        " scope=", p.scope(), ")");
+                        " scope=", p.scope(), " select=", KvCacheTypeName(select), ")");
   } else if (o.kind == "razor") {
     auto& p = r.razor;
     p.n_sink = o.sinks.value_or(4);

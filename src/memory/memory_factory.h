@@ -28,6 +28,7 @@ struct MemoryOptions {
   std::optional<int64_t> span;     // reattention: tokens per anchor (32)
   std::optional<int64_t> clip;     // reattention: max distinct anchors ((W - global - local) / span)
   std::optional<int64_t> chunk;    // streaming/reattention: queries per selection step (512)
+  std::optional<KvCacheType> select_type;  // reattention: pre-RoPE selection keys, f16 or q8_0 (f16)
   std::optional<double> compress;  // razor: C in max(S0, N/C) (5)
   std::string head_profile;        // razor: file from `longmem calibrate-heads`
   double echo_ratio = 0.01;        // razor: share of heads kept by echo score
@@ -37,7 +38,7 @@ struct MemoryOptions {
 Result<std::unique_ptr<Memory>> MakeMemory(const MemoryOptions& options, const ModelConfig& config);
 
 // One line with every resolved parameter, e.g. "reattention(global=32 local=4096 top_k=4 span=32 clip=127
-// chunk=512 scope=8192)", or the same error MakeMemory would give.
+// chunk=512 scope=8192 select=f16)", or the same error MakeMemory would give.
 Result<std::string> DescribeMemory(const MemoryOptions& options, const ModelConfig& config);
 
 // Identity of a model, as head profiles record it.

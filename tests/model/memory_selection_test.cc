@@ -1,16 +1,21 @@
-// ReAttention's selection policy and exact top-k scorer on synthetic scores; the position re-assignment.
+// ReAttention's selection policy, exact top-k scorer and row-dot kernels on synthetic data; the position
+// re-assignment.
+#include "hwy_test_util.h"  // first: the project's SIMD target set
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <vector>
 
-#include "core/half.h"
-#include "memory/rope_table.h"
-#include "ops/rope.h"
 #include "memory/reattention/positions.h"
+#include "memory/reattention/row_dots.h"
 #include "memory/reattention/scorer.h"
 #include "memory/reattention/selection.h"
+#include "memory/rope_table.h"
+#include "ops/attention.h"
+#include "ops/rope.h"
 
 namespace lm::reattention {
 namespace {
@@ -59,46 +64,93 @@ TEST(Selection, ClipKeepsMostVotedAnchors) {
   EXPECT_EQ(out, (std::vector<int32_t>{6, 7, 39, 40}));
 }
 
+// The top-k is exact over the keys as stored: f16, or q8_0 blocks (scores of the dequantised keys).
 TEST(Scorer, ExactTopKMatchesBruteForce) {
-  std::mt19937 rng(3);
-  std::normal_distribution<float> nd;
-  const int64_t D = 16, k = 4;
-  // Two jobs: many keys and few rows (decode: keys split into segments), and many rows (prefill).
-  const int64_t shapes[2][2] = {{3, 20000}, {130, 1500}};
-  std::vector<std::vector<float>> q(2), keys(2), bs(2);
-  std::vector<std::vector<int32_t>> bi(2);
-  std::vector<std::vector<uint16_t>> keys16(2);
-  std::vector<ScoreJob> jobs;
-  for (int j = 0; j < 2; ++j) {
-    const int64_t R = shapes[j][0], N = shapes[j][1];
-    q[j].resize(static_cast<size_t>(R * D));
-    keys[j].resize(static_cast<size_t>(N * D));
-    for (auto& x : q[j]) x = nd(rng);
-    for (auto& x : keys[j]) x = F16ToF32(F32ToF16(nd(rng)));  // the scorer reads f16 keys: exact here
-    keys16[j].resize(keys[j].size());
-    for (size_t i = 0; i < keys[j].size(); ++i) keys16[j][i] = F32ToF16(keys[j][i]);
-    bs[j].resize(static_cast<size_t>(R * k));
-    bi[j].resize(bs[j].size());
-    jobs.push_back({q[j].data(), R, keys16[j].data(), N, bs[j].data(), bi[j].data()});
-  }
-  TopKScorer scorer;
-  scorer.Run(jobs, D, k);
-  for (int j = 0; j < 2; ++j) {
-    const int64_t R = shapes[j][0], N = shapes[j][1];
-    for (int64_t r = 0; r < R; ++r) {
-      std::vector<std::pair<double, int32_t>> all;
-      for (int64_t n = 0; n < N; ++n) {
-        double s = 0;
-        for (int64_t d = 0; d < D; ++d)
-          s += static_cast<double>(q[j][static_cast<size_t>(r * D + d)]) * keys[j][static_cast<size_t>(n * D + d)];
-        all.push_back({-s, static_cast<int32_t>(n)});
+  for (ops::KvDType type : {ops::KvDType::kF16, ops::KvDType::kQ8_0}) {
+    SCOPED_TRACE(type == ops::KvDType::kF16 ? "f16 keys" : "q8_0 keys");
+    std::mt19937 rng(3);
+    std::normal_distribution<float> nd;
+    const int64_t D = 64, k = 4;
+    // Two jobs: many keys and few rows (decode: row dots, keys split into segments), and many rows (prefill:
+    // sgemm). 20003 keys: the q8_0 row dots' last block of 64 keys is partial.
+    const int64_t shapes[2][2] = {{3, 20003}, {130, 1500}};
+    std::vector<std::vector<float>> q(2), keys(2), bs(2);
+    std::vector<std::vector<int32_t>> bi(2);
+    std::vector<std::vector<uint8_t>> stored(2);
+    std::vector<ScoreJob> jobs;
+    for (int j = 0; j < 2; ++j) {
+      const int64_t R = shapes[j][0], N = shapes[j][1];
+      q[j].resize(static_cast<size_t>(R * D));
+      keys[j].resize(static_cast<size_t>(N * D));
+      for (auto& x : q[j]) x = nd(rng);
+      for (auto& x : keys[j]) x = nd(rng);
+      stored[j].resize(static_cast<size_t>(ops::KvBytes(type, N * D)));
+      ops::StoreKv(type, keys[j].data(), stored[j].data(), N * D);
+      ops::LoadKvRow(type, stored[j].data(), keys[j].data(), N * D);  // the reference scores what is stored
+      bs[j].resize(static_cast<size_t>(R * k));
+      bi[j].resize(bs[j].size());
+      jobs.push_back({q[j].data(), R, stored[j].data(), N, type, bs[j].data(), bi[j].data()});
+    }
+    TopKScorer scorer;
+    scorer.Run(jobs, D, k);
+    for (int j = 0; j < 2; ++j) {
+      const int64_t R = shapes[j][0], N = shapes[j][1];
+      for (int64_t r = 0; r < R; ++r) {
+        std::vector<std::pair<double, int32_t>> all;
+        for (int64_t n = 0; n < N; ++n) {
+          double s = 0;
+          for (int64_t d = 0; d < D; ++d)
+            s += static_cast<double>(q[j][static_cast<size_t>(r * D + d)]) * keys[j][static_cast<size_t>(n * D + d)];
+          all.push_back({-s, static_cast<int32_t>(n)});
+        }
+        std::partial_sort(all.begin(), all.begin() + k, all.end());
+        for (int64_t e = 0; e < k; ++e) {
+          EXPECT_EQ(bi[j][static_cast<size_t>(r * k + e)], all[static_cast<size_t>(e)].second)
+              << "job " << j << " row " << r;
+          EXPECT_NEAR(bs[j][static_cast<size_t>(r * k + e)], -all[static_cast<size_t>(e)].first, 1e-4);
+        }
       }
-      std::partial_sort(all.begin(), all.begin() + k, all.end());
-      for (int64_t e = 0; e < k; ++e)
-        EXPECT_EQ(bi[j][static_cast<size_t>(r * k + e)], all[static_cast<size_t>(e)].second)
-            << "job " << j << " row " << r;
     }
   }
+}
+
+// The row-dot kernels on every compiled SIMD target (and the scalar fallback), head sizes 32 to 128, key
+// counts that leave partial blocks of 4 and of 64, against double sums over the stored keys.
+TEST(RowDots, MatchStoredKeysOnEveryTarget) {
+  test::ForEachHwyTarget([] {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> nd;
+    for (int64_t D : {32, 64, 128})
+      for (int64_t rows : {1, 3, 5}) {
+        const int64_t n = 131;
+        std::vector<float> q(static_cast<size_t>(rows * D)), keys(static_cast<size_t>(n * D));
+        for (auto& x : q) x = nd(rng);
+        for (auto& x : keys) x = 3.0f * nd(rng);
+        std::vector<uint16_t> k16(keys.size());
+        std::vector<uint8_t> k8(static_cast<size_t>(ops::KvBytes(ops::KvDType::kQ8_0, n * D)));
+        ops::StoreKv(ops::KvDType::kF16, keys.data(), k16.data(), n * D);
+        ops::StoreKv(ops::KvDType::kQ8_0, keys.data(), k8.data(), n * D);
+        std::vector<float> w16(keys.size()), w8(keys.size());
+        ops::LoadKvRow(ops::KvDType::kF16, k16.data(), w16.data(), n * D);
+        ops::LoadKvRow(ops::KvDType::kQ8_0, k8.data(), w8.data(), n * D);
+        std::vector<float> out16(static_cast<size_t>(rows * n)), out8(out16.size());
+        std::vector<float> scratch(static_cast<size_t>(kRowDotsQ8Keys * D));
+        RowDotsF16(q.data(), rows, k16.data(), D, n, D, out16.data());
+        RowDotsQ8(q.data(), rows, k8.data(), n, D, scratch.data(), out8.data());
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < n; ++j) {
+            double s16 = 0, s8 = 0;
+            for (int64_t d = 0; d < D; ++d) {
+              const double qd = q[static_cast<size_t>(r * D + d)];
+              s16 += qd * w16[static_cast<size_t>(j * D + d)];
+              s8 += qd * w8[static_cast<size_t>(j * D + d)];
+            }
+            const auto i = static_cast<size_t>(r * n + j);
+            ASSERT_NEAR(out16[i], s16, 1e-4 * (1 + std::fabs(s16))) << "D " << D << " rows " << rows << " key " << j;
+            ASSERT_NEAR(out8[i], s8, 1e-4 * (1 + std::fabs(s8))) << "D " << D << " rows " << rows << " key " << j;
+          }
+      }
+  });
 }
 
 TEST(Positions, ScopeIsGlobalSelectedLocalWithContiguousPositions) {

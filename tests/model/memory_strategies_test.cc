@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -43,9 +44,11 @@ int32_t Argmax(std::span<const float> v) {
   return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
-// Prefills `prompt` in batches of 16, then decodes greedily; returns every step's logits.
+// Prefills `prompt` in batches of 16, then decodes greedily; returns every step's logits. `inspect` sees the
+// memory at the end, while the session still owns it.
 std::vector<std::vector<float>> Run(std::shared_ptr<const Model> model, std::unique_ptr<Memory> memory,
-                                    const std::vector<int32_t>& prompt, int n_decode) {
+                                    const std::vector<int32_t>& prompt, int n_decode,
+                                    const std::function<void(const Memory&)>& inspect = nullptr) {
   Session s(std::move(model), std::move(memory));
   std::vector<std::vector<float>> out;
   EXPECT_TRUE(s.Prefill(prompt, 16).ok());
@@ -54,6 +57,7 @@ std::vector<std::vector<float>> Run(std::shared_ptr<const Model> model, std::uni
     EXPECT_TRUE(s.Decode(Argmax(s.logits())).ok());
   }
   out.emplace_back(s.logits().begin(), s.logits().end());
+  if (inspect) inspect(s.memory());
   return out;
 }
 
@@ -175,6 +179,66 @@ TEST(Strategies, ReAttentionSelectsAndKeepsScopeBelowTheWindow) {
   EXPECT_EQ(raw->kv_bytes(), static_cast<uint64_t>(model->config().n_layer * 701 * model->config().kv_dim() * 10));
 }
 
+// q8_0 selection keys (head_dim 64): 34 bytes per 32 pre-RoPE values instead of 64, and the same strategy
+// otherwise (spans recalled, scope bounded).
+TEST(Strategies, ReAttentionQ8SelectionKeysStoreAndRecall) {
+  auto model = Load({.n_layer = 2, .n_embd = 192, .n_head = 3, .n_head_kv = 1, .n_ff = 256, .n_vocab = 128});
+  ReAttentionParams p{.n_global = 4, .n_local = 64, .chunk = 32, .kv_type = ops::KvDType::kF16,
+                      .select_type = ops::KvDType::kQ8_0};
+  p.selection = {.top_k = 2, .span = 8, .recall_clip = 10};
+  lm::Run(model, std::make_unique<ReAttentionKv>(GeometryOf(model->config()), p), Tokens(500, 128), 10,
+          [&](const Memory& m) {
+            EXPECT_GT(static_cast<const ReAttentionKv&>(m).last_scope(0), 4 + 64);
+            EXPECT_LE(static_cast<const ReAttentionKv&>(m).last_scope(0), p.scope());
+            const auto kv = static_cast<uint64_t>(model->config().n_layer * 510 * model->config().kv_dim());
+            EXPECT_EQ(m.kv_bytes(), kv * 4 + kv / 32 * 34);  // f16 rotated keys and values + q8_0 selection keys
+          });
+}
+
+// On a random model the top-k among near-tied scores is arbitrary, so f16 and q8_0 keys pick different spans
+// (the logits then differ entirely); what quantised selection keys must keep is recall of keys that clearly
+// match the query. Planted keys in 3000 random ones are selected at every decode step with either type.
+TEST(Strategies, ReAttentionSelectionFindsPlantedKeysWithF16AndQ8Keys) {
+  const MemoryGeometry g{.n_layer = 1, .n_head = 3, .n_head_kv = 1, .head_dim = 64,
+                         .rope = {}};
+  const int64_t D = 64, n = 3000;
+  const int64_t planted[] = {700, 1500, 2200};
+  for (ops::KvDType t : {ops::KvDType::kF16, ops::KvDType::kQ8_0}) {
+    SCOPED_TRACE(t == ops::KvDType::kF16 ? "f16" : "q8_0");
+    ReAttentionParams p{.n_global = 4, .n_local = 64, .chunk = 64, .kv_type = ops::KvDType::kF16, .select_type = t};
+    p.selection = {.top_k = 4, .span = 8, .recall_clip = 10};
+    ReAttentionKv mem(g, p);
+    std::mt19937 rng(9);
+    std::normal_distribution<float> nd;
+    std::vector<float> u(static_cast<size_t>(D));
+    for (auto& x : u) x = nd(rng);
+    std::vector<float> k(static_cast<size_t>(n * D)), v(k.size()), q(static_cast<size_t>(n * 3 * D)), out(q.size());
+    for (auto& x : k) x = nd(rng);
+    for (auto& x : v) x = nd(rng);
+    for (auto& x : q) x = nd(rng);
+    for (int64_t a : planted)
+      for (int64_t d = 0; d < D; ++d) k[static_cast<size_t>(a * D + d)] = u[static_cast<size_t>(d)];
+    std::vector<int32_t> pos(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = static_cast<int32_t>(i);
+    ASSERT_TRUE(mem.Attend({.layer = 0, .q = q.data(), .k = k.data(), .v = v.data(), .pos = pos.data(),
+                            .n_tokens = n - 4, .out = out.data()})
+                    .ok());
+    // Four decode steps whose queries (all three heads) point along u.
+    for (int64_t step = n - 4; step < n; ++step) {
+      float* qs = q.data() + step * 3 * D;
+      for (int64_t h = 0; h < 3; ++h)
+        for (int64_t d = 0; d < D; ++d) qs[h * D + d] = u[static_cast<size_t>(d)] + 0.3f * nd(rng);
+      ASSERT_TRUE(mem.Attend({.layer = 0, .q = qs, .k = k.data() + step * D, .v = v.data() + step * D,
+                              .pos = pos.data() + step, .n_tokens = 1, .out = out.data() + step * 3 * D})
+                      .ok());
+      const auto& sel = mem.last_selected();  // indices into the middle region, after the global tokens
+      for (int64_t a : planted)
+        EXPECT_TRUE(std::binary_search(sel.begin(), sel.end(), static_cast<int32_t>(a - p.n_global)))
+            << "step " << step << ": planted key " << a << " not selected";
+    }
+  }
+}
+
 // The decode path (attention by key runs with shifted queries) computes what the prefill path (keys
 // gathered and re-rotated to their new positions) computes: same logits, step after step, with spans
 // recalled from the middle.
@@ -185,12 +249,11 @@ TEST(Strategies, ReAttentionDecodePathMatchesTheGatherPath) {
     fast.selection = {.top_k = 2, .span = 8, .recall_clip = 10};
     ReAttentionParams slow = fast;
     slow.decode_max = 0;
-    auto mem = std::make_unique<ReAttentionKv>(Geo(), fast);
-    ReAttentionKv* raw = mem.get();
     const auto prompt = Tokens(500, 128);
-    const auto a = lm::Run(model, std::move(mem), prompt, 20);
+    const auto a = lm::Run(model, std::make_unique<ReAttentionKv>(Geo(), fast), prompt, 20, [](const Memory& m) {
+      EXPECT_GT(static_cast<const ReAttentionKv&>(m).last_scope(0), 4 + 64);  // spans were recalled
+    });
     const auto b = lm::Run(model, std::make_unique<ReAttentionKv>(Geo(), slow), prompt, 20);
-    EXPECT_GT(raw->last_scope(0), 4 + 64);  // spans were recalled
     ASSERT_EQ(a.size(), b.size());
     // Both paths attend the same stored keys and values; they differ in rotation order (keys moved to
     // their scope positions and, for f16, rounded again, against queries rotated by each run's shift).
@@ -259,7 +322,7 @@ TEST_F(FactoryTest, DefaultsFollowTheWindow) {
   }
   auto d = DescribeMemory({.kind = "reattention"}, c());  // W = 256: global 32, local 128, clip (256-160)/32 = 3
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(*d, "reattention(global=32 local=128 top_k=4 span=32 clip=3 chunk=128 scope=256)");
+  EXPECT_EQ(*d, "reattention(global=32 local=128 top_k=4 span=32 clip=3 chunk=128 scope=256 select=f16)");
 }
 
 TEST_F(FactoryTest, RefusesNonsense) {
@@ -269,6 +332,7 @@ TEST_F(FactoryTest, RefusesNonsense) {
   EXPECT_NE(Error({.kind = "streaming", .window = -5}).find("--window is -5"), std::string::npos);
   EXPECT_NE(Error({.kind = "reattention", .window = 200, .clip = 10}).find("scope"), std::string::npos);
   EXPECT_NE(Error({.kind = "reattention", .window = 64, .chunk = 100}).find("chunk 100"), std::string::npos);
+  EXPECT_NE(Error({.kind = "reattention", .select_type = KvCacheType::kF32}).find("not f32"), std::string::npos);
   EXPECT_NE(Error({.kind = "razor"}).find("--head-profile"), std::string::npos);
   EXPECT_NE(Error({.kind = "razor", .head_profile = "/nonexistent/p.json"}).find("not found"), std::string::npos);
 }

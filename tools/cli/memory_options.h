@@ -20,6 +20,7 @@ struct MemoryCliOptions {
   std::string head_profile;
   double echo_ratio = 0.01, induction_ratio = 0.14;
   KvCacheType kv_type = KvCacheType::kF16;
+  std::string select_type;  // empty: unset
 
   MemoryOptions ToOptions() const {
     MemoryOptions m{.kind = kind, .kv_type = kv_type, .head_profile = head_profile, .echo_ratio = echo_ratio,
@@ -34,6 +35,7 @@ struct MemoryCliOptions {
     set(clip, m.clip);
     set(chunk, m.chunk);
     if (compress != 0) m.compress = compress;
+    if (!select_type.empty()) m.select_type = ParseKvCacheType(select_type);
     return m;
   }
 };
@@ -49,6 +51,10 @@ inline void AddMemoryOptions(CLI::App& app, MemoryCliOptions& o) {
   app.add_option("--span", o.span, "reattention: tokens recalled around each anchor (32)");
   app.add_option("--clip", o.clip, "reattention: most distinct anchors ((window - global - local) / span)");
   app.add_option("--chunk", o.chunk, "streaming/reattention: queries sharing one selection (512)");
+  app.add_option("--select-type", o.select_type,
+                 "reattention: pre-RoPE selection keys, f16 (exact top-k) or q8_0 (47% less memory for them; top-k "
+                 "exact over the quantised keys) (f16)")
+      ->check(CLI::IsMember({"f16", "q8_0"}));
   app.add_option("--compress", o.compress, "razor: C in max(S0, N/C) (5)");
   app.add_option("--head-profile", o.head_profile, "razor: head profile from `longmem calibrate-heads`");
   app.add_option("--echo-ratio", o.echo_ratio, "razor: share of heads kept by echo score")->capture_default_str();

@@ -22,6 +22,8 @@ ReAttentionKv::ReAttentionKv(const MemoryGeometry& geometry, const ReAttentionPa
                p_.selection.span > 0 && p_.selection.recall_clip >= 0 && p_.decode_max >= 0,
            "reattention: bad parameters (validated upstream)");
   LM_CHECK(p_.kv_type != ops::KvDType::kQ8_0, "reattention: q8_0 caches are refused upstream");
+  LM_CHECK(p_.select_type == ops::KvDType::kF16 || (p_.select_type == ops::KvDType::kQ8_0 && g_.head_dim % 32 == 0),
+           "reattention: selection keys f16, or q8_0 with head_dim % 32 == 0 (validated upstream)");
 }
 
 Status ReAttentionKv::CanAppend(int64_t n_tokens) const {
@@ -45,18 +47,20 @@ void ReAttentionKv::Append(int layer, const float* k, const float* v, int64_t c)
   const int64_t Hkv = g_.n_head_kv, D = g_.head_dim, row = Hkv * D;
   const int64_t n0 = n_[l], N = n0 + c;
   const auto row_bytes = static_cast<size_t>(ops::KvBytes(p_.kv_type, row));
+  const auto sel_bytes = static_cast<size_t>(ops::KvBytes(p_.select_type, D));  // one key of one KV head
   if (n0 == 0 && p_.max_tokens > 0) {
     // A known limit: allocate once, so no later step copies the whole cache to grow it (a pause of a
     // second at 32K tokens); without one the vectors grow geometrically.
     for (int64_t h = 0; h < Hkv; ++h)
-      k_[l * static_cast<size_t>(Hkv) + static_cast<size_t>(h)].reserve(static_cast<size_t>(p_.max_tokens * D));
+      k_[l * static_cast<size_t>(Hkv) + static_cast<size_t>(h)].reserve(static_cast<size_t>(p_.max_tokens) * sel_bytes);
     k_rot_[l].reserve(static_cast<size_t>(p_.max_tokens) * row_bytes);
     v_[l].reserve(k_rot_[l].capacity());
   }
   for (int64_t h = 0; h < Hkv; ++h) {
     auto& K = k_[l * static_cast<size_t>(Hkv) + static_cast<size_t>(h)];
-    K.resize(static_cast<size_t>(N * D));
-    for (int64_t t = 0; t < c; ++t) ops::ConvertF32ToF16(k + t * row + h * D, K.data() + (n0 + t) * D, D);
+    K.resize(static_cast<size_t>(N) * sel_bytes);
+    for (int64_t t = 0; t < c; ++t)
+      ops::StoreKv(p_.select_type, k + t * row + h * D, K.data() + static_cast<size_t>(n0 + t) * sel_bytes, D);
   }
   rope_.Extend(N);
   while (static_cast<int64_t>(pos_.size()) < N) pos_.push_back(static_cast<int32_t>(pos_.size()));
@@ -87,8 +91,10 @@ void ReAttentionKv::Select(int layer, const float* q, int64_t c, int64_t n_mid) 
   for (int64_t h = 0; h < Hkv; ++h) {
     jobs_[static_cast<size_t>(h)] = {.q = q_rows_.data() + h * rows * D,
                                      .n_rows = rows,
-                                     .keys = k_[static_cast<size_t>(layer * Hkv + h)].data() + p_.n_global * D,
+                                     .keys = k_[static_cast<size_t>(layer * Hkv + h)].data() +
+                                             ops::KvBytes(p_.select_type, p_.n_global * D),
                                      .n_keys = n_mid,
+                                     .type = p_.select_type,
                                      .best_s = best_s_.data() + h * rows * k,
                                      .best_i = best_i_.data() + h * rows * k};
   }
@@ -180,7 +186,7 @@ void ReAttentionKv::AttendChunk(int layer, float* q, const float* k, const float
 
 uint64_t ReAttentionKv::kv_bytes() const {
   uint64_t total = 0;
-  for (const auto& k : k_) total += k.size() * sizeof(uint16_t);
+  for (const auto& k : k_) total += k.size();
   for (const auto& k : k_rot_) total += k.size();
   for (const auto& v : v_) total += v.size();
   return total;

@@ -14,8 +14,12 @@
 //   positions; because a RoPE score depends only on the query-key position difference, a span moved from
 //   position a to b is attended by rotating the query by a - b instead of re-rotating the span's keys
 //   (ops::AttentionRuns), and the local window needs no shift at all.
-// Memory: pre-RoPE keys in f16 (selection), rotated keys and values in kv_type (attention, f16 by default):
-// 6 bytes per K/V element pair against dense f16's 4, for an attention scope that never outgrows the window.
+// Memory: pre-RoPE keys in select_type (selection), rotated keys and values in kv_type (attention, f16 by
+// default): with f16 selection keys 6 bytes per K/V element pair against dense f16's 4, for an attention
+// scope that never outgrows the window. q8_0 selection keys (about 1.06 bytes per element: 5.06 bytes per
+// pair) trade memory for exactness: the top-k is exact over the quantised keys, approximate against the f16
+// ones. They do not make decode faster: the sweep is bound by its products (3 query rows per key), not by
+// reading the keys (docs/long_context.md has the measurements).
 #pragma once
 
 #include <vector>
@@ -35,7 +39,8 @@ struct ReAttentionParams {
   int64_t chunk = 512;     // queries that share one selection (prefill); decode selects per token
   reattention::SelectionParams selection;
   int64_t max_tokens = 0;  // 0: unlimited; else CanAppend refuses past it
-  ops::KvDType kv_type = ops::KvDType::kF32;  // rotated keys and values: f32 or f16
+  ops::KvDType kv_type = ops::KvDType::kF32;      // rotated keys and values: f32 or f16
+  ops::KvDType select_type = ops::KvDType::kF16;  // pre-RoPE selection keys: f16 or q8_0
   int64_t decode_max = 8;  // chunks of at most this many queries attend by key runs; 0: never
   // Largest attended set: the positions used never reach this, so it must fit the pretrained window.
   int64_t scope() const { return n_global + selection.recall_clip * selection.span + n_local; }
@@ -57,6 +62,9 @@ class ReAttentionKv final : public Memory {
   const ReAttentionParams& params() const { return p_; }
   // Keys attended by the last step of `layer` (for tests and reports).
   int64_t last_scope(int layer) const { return last_scope_[static_cast<size_t>(layer)]; }
+  // Middle-region indices (0 = the first token after the global ones) the last step of the last layer
+  // selected, sorted (for tests and reports).
+  const std::vector<int32_t>& last_selected() const { return selected_; }
 
  private:
   void Append(int layer, const float* k, const float* v, int64_t c);
@@ -68,7 +76,7 @@ class ReAttentionKv final : public Memory {
   MemoryGeometry g_;
   ReAttentionParams p_;
   RopeTable rope_;                            // positions [0, max(scope, tokens stored)), grows
-  std::vector<std::vector<uint16_t>> k_;      // per (layer, kv head): [S, D] f16 pre-RoPE (selection)
+  std::vector<std::vector<uint8_t>> k_;       // per (layer, kv head): [S, D] select_type pre-RoPE (selection)
   std::vector<std::vector<uint8_t>> k_rot_;   // per layer: [S, Hkv, D] kv_type, rotated at own position
   std::vector<std::vector<uint8_t>> v_;       // per layer: [S, Hkv, D] kv_type
   std::vector<int64_t> n_;                    // per layer: tokens stored

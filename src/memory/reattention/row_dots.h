@@ -1,7 +1,7 @@
-// The exact top-k sweep's kernel for few rows (SIMD): dot products of a few query rows with a block of f16
-// pre-RoPE keys, used instead of sgemm when a task has few rows (a decode step: the G query heads of one KV
-// head), where a BLAS call's packing costs more than the products and the sweep should run at the speed of
-// reading the keys.
+// The exact top-k sweep's kernels for few rows (SIMD): dot products of a few query rows with a block of
+// pre-RoPE keys (f16, or q8_0 blocks), used instead of sgemm when a task has few rows (a decode step: the G
+// query heads of one KV head), where a BLAS call's packing costs more than the products and the sweep
+// should run at the speed of reading the keys.
 #pragma once
 
 #include <cstdint>
@@ -11,5 +11,13 @@ namespace lm::reattention {
 // out[r * n + j] = q_r . keys_j for r < n_rows, j < n; keys_j: D IEEE f16 values at keys + j * stride.
 void RowDotsF16(const float* q, int64_t n_rows, const uint16_t* keys, int64_t stride, int64_t n, int64_t D,
                 float* out);
+
+// Keys a q8_0 call widens at a time into its scratch: 64 x D floats (16 KiB at D = 64) stay in L1.
+inline constexpr int64_t kRowDotsQ8Keys = 64;
+
+// The same for q8_0 keys: n dense rows of D / 32 GGML q8_0 blocks (D % 32 == 0) at keys. Each key is widened
+// once into scratch (at least kRowDotsQ8Keys * D floats), its block scales multiplied in, then dotted with
+// every row: the products are those of the dequantised keys (ops::LoadKvRow) with the queries.
+void RowDotsQ8(const float* q, int64_t n_rows, const void* keys, int64_t n, int64_t D, float* scratch, float* out);
 
 }  // namespace lm::reattention

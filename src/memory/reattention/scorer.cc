@@ -1,10 +1,11 @@
-// TopKScorer: f16 key blocks widened once for blocked sgemm (row dots for few rows) + running top-k,
+// TopKScorer: f16 / q8_0 key blocks widened once for blocked sgemm (row dots for few rows) + running top-k,
 // split into tasks, segment results merged per row.
 #include "memory/reattention/scorer.h"
 
 #include <algorithm>
 
 #include "backend/cpu/blas.h"
+#include "core/check.h"
 #include "core/thread_pool.h"
 #include "memory/reattention/row_dots.h"
 #include "memory/reattention/selection.h"
@@ -29,6 +30,8 @@ void TopKScorer::Run(std::span<const ScoreJob> jobs, int64_t head_dim, int64_t k
   int64_t total_rows = 0, row_tasks = 0, max_keys = 0;
   row_offset_.resize(jobs.size());
   for (size_t j = 0; j < jobs.size(); ++j) {
+    LM_CHECK(jobs[j].type == ops::KvDType::kF16 || (jobs[j].type == ops::KvDType::kQ8_0 && head_dim % 32 == 0),
+             "top-k scorer: keys must be f16, or q8_0 with head_dim % 32 == 0 (head_dim ", head_dim, ")");
     row_offset_[j] = total_rows;
     total_rows += jobs[j].n_rows;
     row_tasks += (jobs[j].n_rows + kRowGroup - 1) / kRowGroup;
@@ -64,14 +67,18 @@ void TopKScorer::Run(std::span<const ScoreJob> jobs, int64_t head_dim, int64_t k
       for (int64_t r = 0; r < task.n_rows; ++r) ResetTopK(bs + r * k, bi + r * k, k);
       for (int64_t j0 = task.key0; j0 < task.key0 + task.n_keys; j0 += kKeyBlock) {
         const int64_t nk = std::min(kKeyBlock, task.key0 + task.n_keys - j0);
-        const uint16_t* kb = job.keys + j0 * head_dim;
+        const void* kb = static_cast<const uint8_t*>(job.keys) + ops::KvBytes(job.type, j0 * head_dim);
         if (task.n_rows <= kFewRows) {
-          RowDotsF16(job.q + task.row0 * head_dim, task.n_rows, kb, head_dim, nk, head_dim, sc.scores.data());
+          const float* q = job.q + task.row0 * head_dim;
+          if (job.type == ops::KvDType::kQ8_0)
+            RowDotsQ8(q, task.n_rows, kb, nk, head_dim, sc.keys.data(), sc.scores.data());
+          else
+            RowDotsF16(q, task.n_rows, static_cast<const uint16_t*>(kb), head_dim, nk, head_dim, sc.scores.data());
           for (int64_t r = 0; r < task.n_rows; ++r)
             PushTopK(bs + r * k, bi + r * k, k, sc.scores.data() + r * nk, nk, static_cast<int32_t>(j0));
           continue;
         }
-        ops::ConvertF16ToF32(kb, sc.keys.data(), nk * head_dim);
+        ops::LoadKvRow(job.type, kb, sc.keys.data(), nk * head_dim);
         for (int64_t r0 = 0; r0 < task.n_rows; r0 += kRowBlock) {
           const int64_t nr = std::min(kRowBlock, task.n_rows - r0);
           SgemmNT(nr, nk, head_dim, job.q + (task.row0 + r0) * head_dim, sc.keys.data(), sc.scores.data());

@@ -1,8 +1,8 @@
 // Exact top-k of raw dot products q.k between query rows and keys, without materialising the whole
 // [rows, keys] score matrix: keys are scored in blocks with sgemm and folded into a running top-k per row.
 // This is the "QK^T + per-row top-k" of the spec (A.6), exact rather than the reference's one-key-per-
-// 128-block approximation. Keys are f16 (half the bytes to stream per decode step; the top-k is exact over
-// the stored keys). Work is split over (job, row block, key segment) tasks on the global pool; key
+// 128-block approximation. Keys are f16 (half of f32's bytes) or q8_0 (about a quarter); the top-k is exact
+// over the keys as stored. Work is split over (job, row block, key segment) tasks on the global pool; key
 // segments (merged at the end) keep both cores busy at decode, where each job has only G query rows.
 #pragma once
 
@@ -10,13 +10,16 @@
 #include <span>
 #include <vector>
 
+#include "ops/attention.h"
+
 namespace lm::reattention {
 
 struct ScoreJob {
   const float* q = nullptr;  // [n_rows, D] f32
   int64_t n_rows = 0;
-  const uint16_t* keys = nullptr;  // [n_keys, D] IEEE f16, dense rows
+  const void* keys = nullptr;  // [n_keys, D] dense rows of type `type` (f16 or q8_0)
   int64_t n_keys = 0;
+  ops::KvDType type = ops::KvDType::kF16;
   float* best_s = nullptr;    // [n_rows, k] out: descending scores
   int32_t* best_i = nullptr;  // [n_rows, k] out: key indices (-1 if fewer than k keys)
 };
