@@ -298,10 +298,20 @@ const float* F32Rows(P src, int64_t stride, int64_t n, float* scratch, int64_t* 
   }
 }
 
-// One task: keys [j0, j1) against the rows of every KV head, block by block: each block's K/V rows of all
-// heads (adjacent in the cache) are read from memory once, while they are in cache. qs [Hkv, R, kD] scaled
-// queries, row_pos [R] (INT32_MAX when not causal). Output per head hk, at states + hk * head_step:
-// m [R], l [R], acc [R, kD] partial state (acc unnormalised).
+// An empty partial softmax state per KV head: m [R] = -inf, l [R] = 0, acc [R, kD] = 0, at states + hk * head_step.
+template <size_t kD>
+void InitStates(int64_t n_head_kv, int64_t R, float* states, int64_t head_step) {
+  for (int64_t hk = 0; hk < n_head_kv; ++hk) {
+    float* st = states + hk * head_step;
+    std::fill(st, st + R, kNegInf);
+    std::fill(st + R, st + R * (2 + static_cast<int64_t>(kD)), 0.0f);
+  }
+}
+
+// Keys [j0, j1) against the rows of every KV head, block by block: each block's K/V rows of all heads
+// (adjacent in the cache) are read from memory once, while they are in cache. qs [Hkv, R, kD] scaled
+// queries, row_pos [R] (INT32_MAX when not causal). Continues the partial state per head hk at
+// states + hk * head_step (InitStates): m [R], l [R], acc [R, kD] (acc unnormalised).
 template <size_t kD, class P>
 void DecodeRange(const AttentionArgs& a, int64_t j0, int64_t j1, const float* qs_all, const int32_t* row_pos,
                  int64_t R, float* states, int64_t head_step, bool prefetch) {
@@ -317,14 +327,9 @@ void DecodeRange(const AttentionArgs& a, int64_t j0, int64_t j1, const float* qs
   // Widened K of one block (wide heads with a q8_0 cache only).
   constexpr bool kScratch = kWide<kD, P> && !std::is_same_v<P, const float*>;
   HWY_ALIGN float wide[kScratch ? kBlock * kD : 1];
-  for (int64_t hk = 0; hk < a.n_head_kv; ++hk) {
-    float* st = states + hk * head_step;
-    std::fill(st, st + R, kNegInf);
-    std::fill(st + R, st + R * (2 + static_cast<int64_t>(kD)), 0.0f);
-  }
   for (int64_t b0 = j0; b0 < j1; b0 += kBlock) {
     const int64_t n = std::min(kBlock, j1 - b0);
-    bool any = false, all = n == kBlock;  // all: every row sees every key of a full block
+    bool any = false, all = true;  // all: every row sees every key of the block
     for (int64_t j = 0; j < n; ++j) {
       vis[j] = !a.causal || a.k_pos[b0 + j] <= max_pos;
       any |= vis[j];
@@ -350,6 +355,8 @@ void DecodeRange(const AttentionArgs& a, int64_t j0, int64_t j1, const float* qs
         float* sr = s + r * kBlock;
         float bmax = kNegInf;
         if (all) {  // the usual decode block: nothing to mask, a vector max
+          // A short block (a 32-key ReAttention span) pads its tail: exp(-inf) weighs nothing.
+          for (int64_t j = n; j < kBlock; ++j) sr[j] = kNegInf;
           const DF df;
           VF vmax = hn::LoadU(df, sr);
           for (int64_t j = static_cast<int64_t>(kN); j < kBlock; j += static_cast<int64_t>(kN))
@@ -395,16 +402,17 @@ void DecodeRange(const AttentionArgs& a, int64_t j0, int64_t j1, const float* qs
   }
 }
 
-// Per-caller scratch, reused across calls: scaled queries, row positions, key pieces, partial states.
+// Per-caller scratch, reused across calls: scaled queries, row positions, key pieces, tasks, partial states.
 struct DecodeScratch {
   std::vector<float> qs, partial;
   std::vector<int32_t> row_pos;
   std::vector<KeyRun> pieces;
+  std::vector<int64_t> task_first;  // first piece of each task, then n_pieces
 };
 
 // Runs of keys, each scored with its own query variant (a plain call is one run over the whole cache).
-// Runs are cut into pieces so every thread has work and pieces stay long enough to amortise the merge;
-// each piece is one task over every KV head, with a partial softmax state per head, merged per row at the end.
+// Runs are cut into pieces so every thread has work, and short runs are grouped into tasks of about a piece;
+// each task goes over every KV head, with a partial softmax state per head, merged per row at the end.
 // (Tasks per (KV head, piece) read the cache lines that neighbouring heads' rows share two or three times:
 // 469 -> 382 us per layer for f16 and 358 -> 311 for q8_0 at 8192 keys from DRAM, AVX2.)
 template <size_t kD, class P>
@@ -421,7 +429,19 @@ void Decode(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_var)
     for (int64_t j = r.k0; j < r.k0 + r.n; j += piece)
       sc.pieces.push_back({.k0 = j, .n = std::min(piece, r.k0 + r.n - j), .q_variant = r.q_variant});
   const auto n_pieces = static_cast<int64_t>(sc.pieces.size());
-  const int64_t n_states = Hkv * n_pieces, slot = R * (D + 2);
+  // Tasks: consecutive pieces grouped up to `piece` keys (the pool gives each thread a contiguous range of
+  // tasks, so tasks of equal size balance it). A task carries one partial state per KV head through its
+  // pieces (the online softmax goes on from one run to the next, whichever query copy scores it), so
+  // ReAttention's 127 spans of 32 keys cost neither 127 state initialisations nor 127 states to merge.
+  sc.task_first.clear();
+  for (int64_t ip = 0, keys = 0; ip < n_pieces; keys += sc.pieces[static_cast<size_t>(ip)].n, ++ip)
+    if (ip == 0 || keys + sc.pieces[static_cast<size_t>(ip)].n > piece) {
+      sc.task_first.push_back(ip);
+      keys = 0;
+    }
+  sc.task_first.push_back(n_pieces);
+  const auto n_tasks = static_cast<int64_t>(sc.task_first.size()) - 1;
+  const int64_t n_states = Hkv * n_tasks, slot = R * (D + 2);
   sc.qs.resize(static_cast<size_t>(n_var * Hkv * R * D));
   sc.row_pos.resize(static_cast<size_t>(R));
   sc.partial.resize(static_cast<size_t>(n_states * slot));
@@ -441,32 +461,36 @@ void Decode(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_var)
   const float* qs = sc.qs.data();
   const int32_t* row_pos = sc.row_pos.data();
   const KeyRun* pieces = sc.pieces.data();
+  const int64_t* task_first = sc.task_first.data();
   // Software prefetch, for q8_0 caches from 1 MiB of K/V per layer (~30 MiB for a 30-layer model, past L3):
   // where the caches stay in L3 it only costs instructions (f16, 512 keys: 16 -> 19.5 us per layer), and
   // f16 decode, already near the host's read rate, gained nothing from it (Q4_1 after 4096 / 8192: 84 / 59
   // with, 87 / 57 t/s without).
   const bool prefetch = std::is_same_v<P, KvQ8Ptr> &&
                         total * Hkv * static_cast<int64_t>(kRowBytes<kD, P>) * 2 >= (int64_t{1} << 20);
-  GlobalPool().ParallelFor(n_pieces, [&](int64_t b, int64_t e, int) {
-    for (int64_t ip = b; ip < e; ++ip) {
-      const KeyRun& pc = pieces[ip];
-      DecodeRange<kD, P>(a, pc.k0, pc.k0 + pc.n, qs + pc.q_variant * Hkv * R * D, row_pos, R, partial + ip * slot,
-                         n_pieces * slot, prefetch);
+  GlobalPool().ParallelFor(n_tasks, [&](int64_t b, int64_t e, int) {
+    for (int64_t t = b; t < e; ++t) {
+      InitStates<kD>(Hkv, R, partial + t * slot, n_tasks * slot);
+      for (int64_t ip = task_first[t]; ip < task_first[t + 1]; ++ip) {
+        const KeyRun& pc = pieces[ip];
+        DecodeRange<kD, P>(a, pc.k0, pc.k0 + pc.n, qs + pc.q_variant * Hkv * R * D, row_pos, R, partial + t * slot,
+                           n_tasks * slot, prefetch);
+      }
     }
   });
   // Merge: out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M).
   for (int64_t hk = 0; hk < Hkv; ++hk) {
-    const float* states = sc.partial.data() + hk * n_pieces * slot;
+    const float* states = sc.partial.data() + hk * n_tasks * slot;
     for (int64_t r = 0; r < R; ++r) {
       float* out = a.out + ((r / G) * a.n_head + hk * G + r % G) * D;
       float mx = kNegInf;
-      for (int64_t sp = 0; sp < n_pieces; ++sp) mx = std::max(mx, states[sp * slot + r]);
+      for (int64_t sp = 0; sp < n_tasks; ++sp) mx = std::max(mx, states[sp * slot + r]);
       std::fill(out, out + D, 0.0f);
       float* lse = a.lse ? a.lse + (r / G) * a.n_head + hk * G + r % G : nullptr;
       if (lse) *lse = kNegInf;
       if (mx == kNegInf) continue;  // no visible key: zeros
       float lsum = 0.0f;
-      for (int64_t sp = 0; sp < n_pieces; ++sp) {
+      for (int64_t sp = 0; sp < n_tasks; ++sp) {
         const float* st = states + sp * slot;
         if (st[r] == kNegInf) continue;
         const float w = std::exp(st[r] - mx);
