@@ -18,8 +18,8 @@
 // default): with f16 selection keys 6 bytes per K/V element pair against dense f16's 4, for an attention
 // scope that never outgrows the window. q8_0 selection keys (about 1.06 bytes per element: 5.06 bytes per
 // pair) trade memory for exactness: the top-k is exact over the quantised keys, approximate against the f16
-// ones. They do not make decode faster: the sweep is bound by its products (3 query rows per key), not by
-// reading the keys (docs/long_context.md has the measurements).
+// ones. They do not make decode faster: widening the int8 values costs what reading half the bytes saves
+// (docs/long_context.md has the measurements).
 #pragma once
 
 #include <vector>
