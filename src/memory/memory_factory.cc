@@ -69,9 +69,6 @@ Result<Resolved> Resolve(const MemoryOptions& o, const ModelConfig& c) {
     p.selection.span = o.span.value_or(32);
     p.max_tokens = o.n_ctx.value_or(0);
     p.kv_type = ToKvDType(o.kv_type);
-    if (o.kv_type == KvCacheType::kQ8_0)
-      return Unsupported("memory: reattention keeps its caches in f16 or f32 (its prefill re-rotates stored keys, "
-                         "which q8_0 blocks would round twice); hint: --kv-type f16");
     const KvCacheType select = o.select_type.value_or(KvCacheType::kF16);
     if (select == KvCacheType::kF32)
       return Unsupported("memory: reattention selection keys are f16 or q8_0, not f32; hint: --select-type f16");

@@ -21,7 +21,8 @@ ReAttentionKv::ReAttentionKv(const MemoryGeometry& geometry, const ReAttentionPa
   LM_CHECK(p_.n_global >= 0 && p_.n_local > 0 && p_.chunk > 0 && p_.chunk <= p_.n_local && p_.selection.top_k > 0 &&
                p_.selection.span > 0 && p_.selection.recall_clip >= 0 && p_.decode_max >= 0,
            "reattention: bad parameters (validated upstream)");
-  LM_CHECK(p_.kv_type != ops::KvDType::kQ8_0, "reattention: q8_0 caches are refused upstream");
+  LM_CHECK(p_.kv_type != ops::KvDType::kQ8_0 || g_.head_dim % 32 == 0,
+           "reattention: q8_0 caches need head_dim % 32 == 0 (validated upstream)");
   LM_CHECK(p_.select_type == ops::KvDType::kF16 || (p_.select_type == ops::KvDType::kQ8_0 && g_.head_dim % 32 == 0),
            "reattention: selection keys f16, or q8_0 with head_dim % 32 == 0 (validated upstream)");
 }
@@ -107,21 +108,29 @@ void ReAttentionKv::AttendGathered(int layer, float* q, int64_t c, float* out) {
   const int64_t Hkv = g_.n_head_kv, row = Hkv * g_.head_dim;
   const auto L = static_cast<int64_t>(scope_.index.size());
   const auto row_bytes = static_cast<size_t>(ops::KvBytes(p_.kv_type, row));
+  // The gathered scope is f32 for an f32 cache and f16 otherwise: re-rotated q8_0 keys stored as q8_0
+  // again would be rounded to a new block scale a second time, and the decode path reads them unrounded.
+  const ops::KvDType gather = p_.kv_type == ops::KvDType::kF32 ? ops::KvDType::kF32 : ops::KvDType::kF16;
+  const auto gather_bytes = static_cast<size_t>(ops::KvBytes(gather, row));
   // Gather [global; selected; local]: stored keys moved from their own positions to their new contiguous
   // ones (the same stored values the decode path attends), values as stored.
-  k_sel_.resize(static_cast<size_t>(L) * row_bytes);
+  k_sel_.resize(static_cast<size_t>(L) * gather_bytes);
   v_sel_.resize(k_sel_.size());
   row_.resize(static_cast<size_t>(row));
   for (int64_t i = 0; i < L; ++i) {
-    const int64_t src = scope_.index[static_cast<size_t>(i)];
-    ops::LoadKvRow(p_.kv_type, k_rot_[l].data() + static_cast<size_t>(src) * row_bytes, row_.data(), row);
-    rope_.RotateRowBy(row_.data(), Hkv, scope_.k_pos[static_cast<size_t>(i)] - src);
-    ops::StoreKv(p_.kv_type, row_.data(), k_sel_.data() + static_cast<size_t>(i) * row_bytes, row);
-    std::memcpy(v_sel_.data() + static_cast<size_t>(i) * row_bytes, v_[l].data() + static_cast<size_t>(src) * row_bytes,
-                row_bytes);
+    const auto src = static_cast<size_t>(scope_.index[static_cast<size_t>(i)]);
+    ops::LoadKvRow(p_.kv_type, k_rot_[l].data() + src * row_bytes, row_.data(), row);
+    rope_.RotateRowBy(row_.data(), Hkv, scope_.k_pos[static_cast<size_t>(i)] - static_cast<int32_t>(src));
+    ops::StoreKv(gather, row_.data(), k_sel_.data() + static_cast<size_t>(i) * gather_bytes, row);
+    if (gather == p_.kv_type) {
+      std::memcpy(v_sel_.data() + static_cast<size_t>(i) * gather_bytes, v_[l].data() + src * row_bytes, row_bytes);
+    } else {
+      ops::LoadKvRow(p_.kv_type, v_[l].data() + src * row_bytes, row_.data(), row);
+      ops::StoreKv(gather, row_.data(), v_sel_.data() + static_cast<size_t>(i) * gather_bytes, row);
+    }
   }
   rope_.Rotate(q, scope_.q_pos.data(), c, g_.n_head);
-  ops::AttentionArgs a = AttentionArgsFor(g_, c, out, p_.kv_type);
+  ops::AttentionArgs a = AttentionArgsFor(g_, c, out, gather);
   a.q = q;
   a.k = k_sel_.data();
   a.v = v_sel_.data();

@@ -39,7 +39,7 @@ struct ReAttentionParams {
   int64_t chunk = 512;     // queries that share one selection (prefill); decode selects per token
   reattention::SelectionParams selection;
   int64_t max_tokens = 0;  // 0: unlimited; else CanAppend refuses past it
-  ops::KvDType kv_type = ops::KvDType::kF32;      // rotated keys and values: f32 or f16
+  ops::KvDType kv_type = ops::KvDType::kF32;      // rotated keys and values: f32, f16 or q8_0
   ops::KvDType select_type = ops::KvDType::kF16;  // pre-RoPE selection keys: f16 or q8_0
   int64_t decode_max = 8;  // chunks of at most this many queries attend by key runs; 0: never
   // Largest attended set: the positions used never reach this, so it must fit the pretrained window.
@@ -92,7 +92,7 @@ class ReAttentionKv final : public Memory {
   std::vector<int32_t> best_i_;  // [Hkv, c*G, k]
   std::vector<int32_t> selected_;
   std::vector<float> row_;            // one f32 row being rotated
-  std::vector<uint8_t> k_sel_, v_sel_;  // [L, Hkv, D] kv_type: gathered scope (prefill path)
+  std::vector<uint8_t> k_sel_, v_sel_;  // [L, Hkv, D] f32 (f32 caches) or f16: gathered scope (prefill path)
   std::vector<float> q_var_;          // [runs, c, H, D] queries rotated per run (decode path)
   std::vector<ops::KeyRun> runs_;
   std::vector<int32_t> q_abs_;        // [c] the chunk's own positions
