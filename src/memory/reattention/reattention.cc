@@ -109,11 +109,11 @@ void ReAttentionKv::AttendGathered(int layer, float* q, int64_t c, float* out) {
   const auto L = static_cast<int64_t>(scope_.index.size());
   const auto row_bytes = static_cast<size_t>(ops::KvBytes(p_.kv_type, row));
   // The gathered scope is f32 for an f32 cache and f16 otherwise: re-rotated q8_0 keys stored as q8_0
-  // again would be rounded to a new block scale a second time, and the decode path reads them unrounded.
+  // again would be rounded to a new block scale a second time (the decode path reads them as stored).
   const ops::KvDType gather = p_.kv_type == ops::KvDType::kF32 ? ops::KvDType::kF32 : ops::KvDType::kF16;
   const auto gather_bytes = static_cast<size_t>(ops::KvBytes(gather, row));
   // Gather [global; selected; local]: stored keys moved from their own positions to their new contiguous
-  // ones (the same stored values the decode path attends), values as stored.
+  // ones (the same stored values the decode path attends), values as stored (as f16 from a q8_0 cache).
   k_sel_.resize(static_cast<size_t>(L) * gather_bytes);
   v_sel_.resize(k_sel_.size());
   row_.resize(static_cast<size_t>(row));
