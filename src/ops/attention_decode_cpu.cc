@@ -170,20 +170,11 @@ constexpr bool kWide = kD / kN > 4 && !std::is_same_v<P, const hwy::float16_t*>;
 template <size_t kD>
 void WidenRows(KvQ8Ptr src, int64_t stride, int64_t n, float* dst, bool prefetch) {
   static_assert(kD % 32 == 0, "q8_0 rows are whole blocks");
-  const DF df;
-  const hn::Rebind<int8_t, DF> d8;
-  const hn::Rebind<int32_t, DF> d32;
-  const hn::Rebind<uint16_t, DF> d16;
-  const hn::Rebind<hwy::float16_t, DF> dh;
   for (int64_t j = 0; j < n; ++j) {
     const BlockQ8_0* b = src.base + ((src.e + j * stride) >> 5);  // rows start on a block (kD % 32 == 0)
     if (prefetch) PrefetchRow<kD>(src + (j + kBlock) * stride);
     float* out = dst + j * static_cast<int64_t>(kD);
-    for (size_t blk = 0; blk < kD / 32; ++blk, ++b, out += 32) {
-      const VF scale = hn::PromoteTo(df, hn::BitCast(dh, hn::Set(d16, b->d)));
-      for (size_t i = 0; i < 32; i += kN)
-        hn::Store(hn::Mul(hn::ConvertTo(df, hn::PromoteTo(d32, hn::LoadU(d8, b->qs + i))), scale), df, out + i);
-    }
+    for (size_t blk = 0; blk < kD / 32; ++blk, ++b, out += 32) kv_load::WidenQ8Block(*b, out);
   }
 }
 
@@ -354,9 +345,9 @@ void DecodeRange(const AttentionArgs& a, int64_t j0, int64_t j1, const float* qs
       for (int64_t r = 0; r < R; ++r) {
         float* sr = s + r * kBlock;
         float bmax = kNegInf;
+        // A short block (the cache's end, a 32-key ReAttention span) pads its tail: exp(-inf) weighs nothing.
+        for (int64_t j = n; j < kBlock; ++j) sr[j] = kNegInf;
         if (all) {  // the usual decode block: nothing to mask, a vector max
-          // A short block (a 32-key ReAttention span) pads its tail: exp(-inf) weighs nothing.
-          for (int64_t j = n; j < kBlock; ++j) sr[j] = kNegInf;
           const DF df;
           VF vmax = hn::LoadU(df, sr);
           for (int64_t j = static_cast<int64_t>(kN); j < kBlock; j += static_cast<int64_t>(kN))
@@ -367,7 +358,6 @@ void DecodeRange(const AttentionArgs& a, int64_t j0, int64_t j1, const float* qs
             if (!vis[j] || (a.causal && a.k_pos[b0 + j] > row_pos[r])) sr[j] = kNegInf;
             bmax = std::max(bmax, sr[j]);
           }
-          for (int64_t j = n; j < kBlock; ++j) sr[j] = kNegInf;
         }
         if (bmax == kNegInf) {  // this row sees nothing here: contributes zeros, keeps its state
           std::fill(sr, sr + kBlock, 0.0f);

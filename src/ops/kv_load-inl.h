@@ -2,7 +2,7 @@
 // cache as one f32 vector. A cache position is a "K/V pointer": const float*, const hwy::float16_t*, or
 // KvQ8Ptr (a q8_0 cache has no element pointer, so it is addressed by block base + element index); all three
 // support `p + n` in elements, so kernels are written once for every type. Included by
-// attention_{decode,prefill}_cpu.cc inside their Highway target loops.
+// attention_{decode,prefill}_cpu.cc and reattention/row_dots_hwy.cc inside their Highway target loops.
 #ifndef LM_OPS_KV_PTR_DEFINED_
 #define LM_OPS_KV_PTR_DEFINED_
 #include <cstdint>
@@ -60,6 +60,18 @@ HWY_INLINE hn::Vec<DF> LoadKv(KvQ8Ptr p) {
   // The scale widened by the vector unit (F16C on x86): the scalar F16ToF32 cost more than the load itself.
   const auto scale = hn::PromoteTo(DF(), hn::BitCast(hn::Rebind<hwy::float16_t, DF>(), hn::Set(d16, b.d)));
   return hn::Mul(x, scale);
+}
+
+// The 32 f32 values of one q8_0 block at dst, its scale widened once (the decode kernel's widened K rows,
+// ReAttention's q8_0 selection keys).
+HWY_INLINE void WidenQ8Block(const BlockQ8_0& b, float* dst) {
+  const DF df;
+  const hn::Rebind<int8_t, DF> d8;
+  const hn::Rebind<int32_t, DF> d32;
+  const hn::Rebind<uint16_t, DF> d16;
+  const auto scale = hn::PromoteTo(df, hn::BitCast(hn::Rebind<hwy::float16_t, DF>(), hn::Set(d16, b.d)));
+  for (size_t i = 0; i < 32; i += hn::Lanes(df))
+    hn::StoreU(hn::Mul(hn::ConvertTo(df, hn::PromoteTo(d32, hn::LoadU(d8, b.qs + i))), scale), df, dst + i);
 }
 }  // namespace kv_load
 }  // namespace lm::ops::HWY_NAMESPACE

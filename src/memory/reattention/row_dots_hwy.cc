@@ -14,6 +14,7 @@
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "memory/reattention/row_dots.h"
+#include "ops/kv_load-inl.h"
 #include "ops/sum4-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -84,12 +85,6 @@ void RowDotsF16Impl(const float* q, int64_t n_rows, const uint16_t* keys, int64_
 // converts per load) would repeat the int8 -> f32 conversions and scale products G times.
 void RowDotsQ8Impl(const float* q, int64_t n_rows, const void* keys, int64_t n, int64_t D, float* scratch,
                    float* out) {
-  const DF df;
-  const hn::Rebind<int8_t, DF> d8;
-  const hn::Rebind<int32_t, DF> d32;
-  const hn::Rebind<uint16_t, DF> d16;
-  const hn::Rebind<hwy::float16_t, DF> dh;
-  const auto N = static_cast<int64_t>(hn::Lanes(df));
   const int64_t blocks = D / 32;
   const auto* b = static_cast<const BlockQ8_0*>(keys);
   for (int64_t j0 = 0; j0 < n; j0 += kRowDotsQ8Keys) {
@@ -97,10 +92,7 @@ void RowDotsQ8Impl(const float* q, int64_t n_rows, const void* keys, int64_t n, 
     float* w = scratch;
     for (int64_t e = 0; e < nb * blocks; ++e, ++b, w += 32) {
       hwy::Prefetch(b + 4 * kRowDotsQ8Keys * blocks);
-      // The scale widened by the vector unit (F16C), not by the scalar F16ToF32.
-      const auto scale = hn::PromoteTo(df, hn::BitCast(dh, hn::Set(d16, b->d)));
-      for (int64_t i = 0; i < 32; i += N)
-        hn::StoreU(hn::Mul(hn::ConvertTo(df, hn::PromoteTo(d32, hn::LoadU(d8, b->qs + i))), scale), df, w + i);
+      lm::ops::HWY_NAMESPACE::kv_load::WidenQ8Block(*b, w);
     }
     RowDots(q, n_rows, static_cast<const float*>(scratch), D, nb, D, out + j0, n);
   }
