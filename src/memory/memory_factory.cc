@@ -30,6 +30,14 @@ Status NonNegative(const char* what, const std::optional<int64_t>& v, bool allow
   return OkStatus();
 }
 
+// q8_0 blocks hold 32 elements and never straddle two heads' rows. `what` ends in its verb ("... needs").
+Status Q8FitsHeads(KvCacheType t, const ModelConfig& c, const char* what, const char* flag) {
+  if (t == KvCacheType::kQ8_0 && c.head_dim % 32 != 0)
+    return Unsupported(StrCat("memory: ", what, " head_dim to be a multiple of 32, the model's is ", c.head_dim,
+                              "; hint: ", flag, " f16"));
+  return OkStatus();
+}
+
 Result<Resolved> Resolve(const MemoryOptions& o, const ModelConfig& c) {
   const int64_t W = c.n_ctx_train;
   if (W <= 0) return InvalidArgument("memory: the model declares no context window (n_ctx_train)");
@@ -40,9 +48,7 @@ Result<Resolved> Resolve(const MemoryOptions& o, const ModelConfig& c) {
   LM_RETURN_IF_ERROR(NonNegative("span", o.span, false));
   LM_RETURN_IF_ERROR(NonNegative("clip", o.clip, true));
   LM_RETURN_IF_ERROR(NonNegative("chunk", o.chunk, false));
-  if (o.kv_type == KvCacheType::kQ8_0 && c.head_dim % 32 != 0)
-    return Unsupported(StrCat("memory: a q8_0 cache needs head_dim to be a multiple of 32, the model's is ",
-                              c.head_dim, "; hint: --kv-type f16"));
+  LM_RETURN_IF_ERROR(Q8FitsHeads(o.kv_type, c, "a q8_0 cache needs", "--kv-type"));
   if (o.compress && !(*o.compress >= 1.0))
     return InvalidArgument(StrCat("memory: --compress is ", *o.compress, "; it must be >= 1 (keep N/C tokens)"));
   Resolved r;
@@ -72,9 +78,7 @@ Result<Resolved> Resolve(const MemoryOptions& o, const ModelConfig& c) {
     const KvCacheType select = o.select_type.value_or(KvCacheType::kF16);
     if (select == KvCacheType::kF32)
       return Unsupported("memory: reattention selection keys are f16 or q8_0, not f32; hint: --select-type f16");
-    if (select == KvCacheType::kQ8_0 && c.head_dim % 32 != 0)
-      return Unsupported(StrCat("memory: q8_0 selection keys need head_dim to be a multiple of 32, the model's is ",
-                                c.head_dim, "; hint: --select-type f16"));
+    LM_RETURN_IF_ERROR(Q8FitsHeads(select, c, "q8_0 selection keys need", "--select-type"));
     p.select_type = ToKvDType(select);
     if (p.n_global + p.n_local > W)
       return InvalidArgument(StrCat("memory: reattention global ", p.n_global, " + local window ", p.n_local,
