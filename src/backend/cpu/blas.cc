@@ -23,22 +23,37 @@ void gotoblas_dynamic_quit(void) __attribute__((weak));
 namespace lm {
 namespace {
 
-// Debian's OpenBLAS 0.3.21 gives AMD Zen 4/5 its AVX2 "Haswell" kernels, although these CPUs run the
-// AVX-512 "SkylakeX" kernels (AVX-512 F/CD/BW/DQ/VL only) at ~1.9x the rate: 181-205 against 360-385
-// GFLOP/s for sgemm on 2 threads of the AVX-512 host in perf-notes.md. The table is picked in OpenBLAS's
-// load-time constructor, before main, so it is picked again here, before the first BLAS call. A user's own
-// OPENBLAS_CORETYPE is left alone, as is any other core OpenBLAS chose.
-void PreferAvx512Kernels() {
+// Debian's OpenBLAS 0.3.21 picks its kernel table from the CPU's family and model, not its features, and
+// so under-serves CPUs it does not know: AMD Zen 4/5 get the AVX2 "Haswell" kernels, although they run the
+// AVX-512 "SkylakeX" ones (AVX-512 F/CD/BW/DQ/VL only) at ~1.9x the rate (181-205 against 360-385 GFLOP/s
+// for sgemm on 2 threads of the AVX-512 host in perf-notes.md), and an AVX-512 Xeon inside a VM that hides
+// its model (seen on a Firecracker guest) gets "Prescott", the SSE3 fallback. The table is picked in
+// OpenBLAS's load-time constructor, before main, so it is picked again here, from the features, before the
+// first BLAS call. A user's own OPENBLAS_CORETYPE is left alone, as is a table at least as wide as the CPU.
+bool CpuHasAvx512Kernels() {
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl");
+}
+
+// The table the CPU's features can run when OpenBLAS chose a narrower one, else nullptr.
+const char* WiderCoreType(const std::string& core) {
+  const bool avx512_core = core == "SkylakeX" || core == "Cooperlake" || core == "SapphireRapids";
+  if (avx512_core) return nullptr;
+  __builtin_cpu_init();
+  if (CpuHasAvx512Kernels()) return "SkylakeX";
+  const bool avx2_core = core == "Haswell" || core == "Zen";
+  if (!avx2_core && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  return nullptr;
+}
+
+void PreferWidestKernels() {
   if (gotoblas_dynamic_init == nullptr || gotoblas_dynamic_quit == nullptr) return;
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
   const std::string core = openblas_get_corename();
-  if (core != "Haswell" && core != "Zen") return;
-  __builtin_cpu_init();
-  if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512vl")))
-    return;
-  setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+  const char* wider = WiderCoreType(core);
+  if (wider == nullptr) return;
+  setenv("OPENBLAS_CORETYPE", wider, 1);
   gotoblas_dynamic_quit();
   gotoblas_dynamic_init();
   unsetenv("OPENBLAS_CORETYPE");
@@ -58,7 +73,7 @@ std::atomic<bool> g_threads_set_by_user{false};
 void DefaultToOneThread() {
   static std::once_flag once;
   std::call_once(once, [] {
-    PreferAvx512Kernels();
+    PreferWidestKernels();
     if (!g_threads_set_by_user.load()) openblas_set_num_threads(1);
   });
 }
