@@ -69,6 +69,10 @@ class Memory {
   virtual uint64_t kv_bytes() const = 0;  // bytes of keys/values held now
   virtual void Clear() = 0;
   virtual std::unique_ptr<Memory> Clone() const = 0;
+  // True when what a step attends depends on the queries sharing it (reattention's per-chunk vote). A
+  // prompt's last token then gets a step of its own, so the first generated token comes from a scope
+  // chosen by that token alone, as the reference driver decodes it (spec A.4).
+  virtual bool scope_depends_on_step() const { return false; }
 };
 
 }  // namespace lm

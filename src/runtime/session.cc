@@ -22,12 +22,15 @@ Status Session::Prefill(std::span<const int32_t> tokens, int64_t batch) {
   if (batch <= 0) return InvalidArgument(StrCat("prefill: batch size ", batch, " must be positive"));
   // Fail before touching state if the whole input cannot fit.
   LM_RETURN_IF_ERROR(memory_->CanAppend(static_cast<int64_t>(tokens.size())));
-  for (size_t b0 = 0; b0 < tokens.size(); b0 += static_cast<size_t>(batch)) {
-    const size_t n = std::min(tokens.size() - b0, static_cast<size_t>(batch));
-    LM_RETURN_IF_ERROR(RunBatch(tokens.subspan(b0, n)));
+  const bool own_last = tokens.size() > 1 && memory_->scope_depends_on_step();
+  const auto body = own_last ? tokens.first(tokens.size() - 1) : tokens;
+  for (size_t b0 = 0; b0 < body.size(); b0 += static_cast<size_t>(batch)) {
+    const size_t n = std::min(body.size() - b0, static_cast<size_t>(batch));
+    LM_RETURN_IF_ERROR(RunBatch(body.subspan(b0, n)));
   }
+  if (own_last) LM_RETURN_IF_ERROR(RunBatch(tokens.last(1)));
   const int64_t C = model_->config().n_embd;
-  const int64_t last = static_cast<int64_t>((tokens.size() - 1) % static_cast<size_t>(batch));
+  const int64_t last = own_last ? 0 : static_cast<int64_t>((tokens.size() - 1) % static_cast<size_t>(batch));
   logits_.resize(static_cast<size_t>(model_->config().n_vocab));
   ComputeLogits(*model_, scratch_.hidden.data() + last * C, 1, logits_.data());
   return OkStatus();

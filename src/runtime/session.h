@@ -18,7 +18,8 @@ class Session {
   Session(std::shared_ptr<const Model> model, std::unique_ptr<Memory> memory);
 
   // Runs tokens through the model in micro-batches of at most `batch` tokens, continuing at n_past().
-  // Afterwards logits() holds the distribution after the last token.
+  // Afterwards logits() holds the distribution after the last token. When the memory's scope depends on
+  // the step (Memory::scope_depends_on_step), the last token runs as a step of its own.
   Status Prefill(std::span<const int32_t> tokens, int64_t batch = 512);
   Status Decode(int32_t token) { return Prefill(std::span<const int32_t>(&token, 1)); }
 

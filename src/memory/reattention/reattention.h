@@ -58,6 +58,7 @@ class ReAttentionKv final : public Memory {
   uint64_t kv_bytes() const override;
   void Clear() override;
   std::unique_ptr<Memory> Clone() const override { return std::make_unique<ReAttentionKv>(*this); }
+  bool scope_depends_on_step() const override { return true; }
 
   const ReAttentionParams& params() const { return p_; }
   // Keys attended by the last step of `layer` (for tests and reports).
