@@ -2,6 +2,7 @@
 // (default), q8_0 or f32.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -20,6 +21,10 @@ class DenseKv final : public Memory {
   Status Attend(const AttendRequest& r) override;
   Status CanAppend(int64_t n_tokens) const override;
   int64_t n_tokens() const override { return n_written_.empty() ? 0 : n_written_[0]; }
+  // Every stored token is attended.
+  int64_t AttendedByLastStep(int /*layer*/, int64_t begin, int64_t end) const override {
+    return std::max<int64_t>(0, std::min(end, n_tokens()) - std::max<int64_t>(begin, 0));
+  }
   uint64_t kv_bytes() const override;
   void Clear() override;
   std::unique_ptr<Memory> Clone() const override { return std::make_unique<DenseKv>(*this); }

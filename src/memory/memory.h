@@ -73,6 +73,12 @@ class Memory {
   // prompt's last token then gets a step of its own, so the first generated token comes from a scope
   // chosen by that token alone, as the reference driver decodes it (spec A.4).
   virtual bool scope_depends_on_step() const { return false; }
+  // For reports: how many of the tokens at positions [begin, end) the last step of `layer` attended, or -1
+  // where the strategy does not track it. Tells a retrieval miss of the strategy from one of the model.
+  virtual int64_t AttendedByLastStep(int layer, int64_t begin, int64_t end) const {
+    (void)layer, (void)begin, (void)end;
+    return -1;
+  }
 };
 
 }  // namespace lm

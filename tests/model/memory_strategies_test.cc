@@ -278,9 +278,19 @@ TEST(Strategies, ReAttentionSelectionFindsPlantedKeysWithF16AndQ8Keys) {
                               .pos = pos.data() + step, .n_tokens = 1, .out = out.data() + step * 3 * D})
                       .ok());
       const auto& sel = mem.last_selected();  // indices into the middle region, after the global tokens
-      for (int64_t a : planted)
+      for (int64_t a : planted) {
         EXPECT_TRUE(std::binary_search(sel.begin(), sel.end(), static_cast<int32_t>(a - p.n_global)))
             << "step " << step << ": planted key " << a << " not selected";
+        EXPECT_EQ(mem.AttendedByLastStep(0, a, a + 1), 1) << "step " << step;
+      }
+      // The scope is the global tokens, the selected middle keys and the local window, nothing else.
+      const int64_t N = step + 1;
+      EXPECT_EQ(mem.AttendedByLastStep(0, 0, N), p.n_global + static_cast<int64_t>(sel.size()) + p.n_local);
+      EXPECT_EQ(mem.AttendedByLastStep(0, 0, p.n_global), p.n_global);
+      EXPECT_EQ(mem.AttendedByLastStep(0, N - p.n_local, N + 5), p.n_local);  // past the end counts nothing
+      int64_t in_middle = 0;
+      for (int64_t i = p.n_global; i < N - p.n_local; ++i) in_middle += mem.AttendedByLastStep(0, i, i + 1);
+      EXPECT_EQ(in_middle, static_cast<int64_t>(sel.size()));
     }
   }
 }

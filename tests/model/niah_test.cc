@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <span>
 
 #include "eval/niah/report.h"
 #include "eval/niah/runner.h"
@@ -66,6 +67,9 @@ TEST(NiahPrompt, ExactLengthNeedlesAtLineStartsChatTemplate) {
     EXPECT_EQ(text.substr(text.size() - task.answer_prefix.size()), task.answer_prefix);
     const double at = static_cast<double>(p->needle_at[0]) / 1500.0;
     EXPECT_NEAR(at, 0.5, 0.1);
+    const auto needle = std::span(p->tokens).subspan(static_cast<size_t>(p->needle_at[0]),
+                                                     static_cast<size_t>(p->needle_len[0]));
+    EXPECT_EQ(tok->Decode({needle.begin(), needle.end()}), task.needles[0].text + "\n");
   }
   EXPECT_FALSE(BuildPrompt(*tok, *hay, MakeTask(TaskKind::kPasskey, 0.5, rng), 80, 0).ok());  // too short
 }
@@ -124,6 +128,59 @@ TEST(NiahGrid, RunsAndResumesFromTheLog) {
   for (size_t i = 0; i < 4; ++i) {
     EXPECT_TRUE((*second)[i].resumed);
     EXPECT_EQ((*second)[i].response, (*first)[i].response);
+  }
+  std::filesystem::remove(log);
+}
+
+// A selecting strategy reports, per layer, how much of the asked needle the step that read the prompt's last
+// token attended; it survives the resume log. Dense attends everything; streaming does not report.
+TEST(NiahGrid, ReportsWhetherTheNeedleWasAttended) {
+  auto tok = SmolTokenizer();
+  if (!tok) GTEST_SKIP() << "default model missing; run scripts/setup.sh";
+  test::TinySpec spec;
+  spec.n_vocab = tok->n_vocab();
+  spec.n_ctx = 1024;
+  auto file = test::BuildTinyModel(spec);
+  auto model = LoadModelFromGguf(*file);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto hay = MakeHaystack(*tok, Text(), 1 << 20);
+  ASSERT_TRUE(hay.ok());
+  const ModelConfig cfg = (*model)->config();
+  const std::string log =
+      (std::filesystem::temp_directory_path() / ("lm-niah-probe-test-" + std::to_string(::getpid()) + ".jsonl"))
+          .string();
+  std::filesystem::remove(log);
+  struct Case {
+    MemoryOptions memory;
+    bool reported, whole;
+  };
+  const Case cases[] = {{{.kind = "dense"}, true, true},
+                        {{.kind = "streaming", .window = 128}, false, false},
+                        // Middle keys beyond global + local: the needle is attended only if selected.
+                        {{.kind = "reattention", .sinks = 4, .window = 64, .top_k = 2, .span = 8, .clip = 4, .chunk = 32}, true, false}};
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.memory.kind);
+    GridOptions o{.lengths = {400}, .depths = {0.3}, .strategy = k.memory.kind, .jsonl_path = log, .batch = 64};
+    MemoryMaker make = [&] { return MakeMemory(k.memory, cfg); };
+    auto run = RunGrid(*tok, *hay, SessionAnswerer(*model, *tok, make, o.batch), o);
+    ASSERT_TRUE(run.ok()) << run.status().ToString();
+    const auto& got = (*run)[0].needle_attended;
+    if (!k.reported) {
+      EXPECT_TRUE(got.empty());
+      continue;
+    }
+    ASSERT_EQ(got.size(), static_cast<size_t>(cfg.n_layer));
+    for (double f : got) {
+      EXPECT_GE(f, 0.0);
+      EXPECT_LE(f, 1.0);
+      if (k.whole) {
+        EXPECT_EQ(f, 1.0);
+      }
+    }
+    auto again = RunGrid(*tok, *hay, SessionAnswerer(*model, *tok, make, o.batch), o);
+    ASSERT_TRUE(again.ok());
+    EXPECT_TRUE((*again)[0].resumed);
+    EXPECT_EQ((*again)[0].needle_attended, got);
   }
   std::filesystem::remove(log);
 }

@@ -21,6 +21,14 @@ std::string Bar(double frac) {
   return s + "]";
 }
 
+// " (needle attended whole in A/L layers)" where the strategy reports it: a miss with the needle in scope in
+// every layer is the model's, one with it outside the scope the strategy's.
+std::string NeedleInScope(const niah::CellResult& cell) {
+  if (cell.needle_attended.empty()) return "";
+  const auto whole = std::count_if(cell.needle_attended.begin(), cell.needle_attended.end(), [](double f) { return f >= 1; });
+  return StrCat(" (needle attended whole in ", whole, "/", cell.needle_attended.size(), " layers)");
+}
+
 }  // namespace
 
 void RegisterNiah(CLI::App& app, int& exit_code) {
@@ -129,11 +137,11 @@ void RegisterNiah(CLI::App& app, int& exit_code) {
       if (!cell.resumed) *run_tokens += static_cast<double>(cell.length);
       const double el = NowSeconds() - start;
       const double eta = *run_tokens > 0 ? el / *run_tokens * (total_tokens - *seen_tokens) : 0;
-      std::fprintf(stderr, "\r%s %lld/%lld  len %lld depth %.2f: %s%s  elapsed %.0f s, ETA %.0f s   ",
+      std::fprintf(stderr, "\r%s %lld/%lld  len %lld depth %.2f: %s%s%s  elapsed %.0f s, ETA %.0f s   ",
                    Bar(static_cast<double>(done) / static_cast<double>(total)).c_str(), static_cast<long long>(done),
                    static_cast<long long>(total), static_cast<long long>(cell.length), cell.depth,
-                   cell.score >= 1 ? "ok" : (cell.score > 0 ? "part" : "miss"), cell.resumed ? " (resumed)" : "", el,
-                   eta);
+                   cell.score >= 1 ? "ok" : (cell.score > 0 ? "part" : "miss"), NeedleInScope(cell).c_str(),
+                   cell.resumed ? " (resumed)" : "", el, eta);
       std::fflush(stderr);
     };
     auto cells = niah::RunGrid(*loaded->tokenizer, *hay, answer, go);

@@ -21,7 +21,8 @@ Result<niah::Answerer> LongMemAnswerer(const LoadedModel& loaded, const LongMemS
   const Tokenizer* tok = loaded.tokenizer.get();
   const int64_t segment = o.segment;
   return niah::Answerer([side, shared, tok, segment](std::span<const int32_t> prompt, int64_t max_new,
-                                                     const niah::AnswerDone& done) -> Result<niah::Answer> {
+                                                     const niah::AnswerDone& done,
+                                                     const niah::AfterPrompt&) -> Result<niah::Answer> {
     shared->ResetMemory();
     niah::Answer a;
     sidenet::GenerateOptions go{.segment = segment, .max_tokens = max_new, .sampling = {.temperature = 0.0f}};

@@ -75,6 +75,7 @@ Result<BuiltPrompt> BuildPrompt(const Tokenizer& tok, const Haystack& hay, const
   out.tokens.reserve(static_cast<size_t>(n_tokens));
   out.tokens.insert(out.tokens.end(), head.begin(), head.end());
   out.needle_at.assign(task.needles.size(), 0);
+  out.needle_len.assign(task.needles.size(), 0);
   int64_t done = 0;
   auto copy_text = [&](int64_t upto) {
     for (; done < upto; ++done) out.tokens.push_back(hay.tokens[static_cast<size_t>((start + done) % H)]);
@@ -82,6 +83,7 @@ Result<BuiltPrompt> BuildPrompt(const Tokenizer& tok, const Haystack& hay, const
   for (const auto& [p, i] : ins) {
     copy_text(p);
     out.needle_at[i] = static_cast<int64_t>(out.tokens.size());
+    out.needle_len[i] = static_cast<int64_t>(needles[i].size());
     out.tokens.insert(out.tokens.end(), needles[i].begin(), needles[i].end());
   }
   copy_text(n_ctx);

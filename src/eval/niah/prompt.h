@@ -23,7 +23,8 @@ Result<Haystack> MakeHaystack(const Tokenizer& tok, const std::string& text, siz
 
 struct BuiltPrompt {
   std::vector<int32_t> tokens;     // exactly the requested length
-  std::vector<int64_t> needle_at;  // token index where each needle starts
+  std::vector<int64_t> needle_at;   // token index where each needle starts
+  std::vector<int64_t> needle_len;  // tokens in each needle
 };
 
 // n_tokens: total prompt length; offset: where in the haystack the context starts (wraps around).

@@ -96,7 +96,8 @@ std::string SummaryJson(const GridSummary& s, const std::vector<CellResult>& cel
                       {"response", c.response},
                       {"prefill_seconds", c.prefill_seconds},
                       {"decode_seconds", c.decode_seconds},
-                      {"kv_bytes", c.kv_bytes}});
+                      {"kv_bytes", c.kv_bytes},
+                      {"needle_attended", c.needle_attended}});
   j["trials"] = trials;
   return j.dump(1) + "\n";
 }

@@ -44,7 +44,8 @@ nlohmann::json ToJson(const GridOptions& o, const CellResult& c) {
           {"prefill_seconds", c.prefill_seconds},
           {"decode_seconds", c.decode_seconds},
           {"n_generated", c.n_generated},
-          {"kv_bytes", c.kv_bytes}};
+          {"kv_bytes", c.kv_bytes},
+          {"needle_attended", c.needle_attended}};
 }
 
 }  // namespace
@@ -52,7 +53,8 @@ nlohmann::json ToJson(const GridOptions& o, const CellResult& c) {
 Answerer SessionAnswerer(std::shared_ptr<const Model> model, const Tokenizer& tok, MemoryMaker make_memory,
                          int64_t batch) {
   return [model = std::move(model), &tok, make_memory = std::move(make_memory), batch](
-             std::span<const int32_t> prompt, int64_t max_new, const AnswerDone& done) -> Result<Answer> {
+             std::span<const int32_t> prompt, int64_t max_new, const AnswerDone& done,
+             const AfterPrompt& after_prompt) -> Result<Answer> {
     auto memory = make_memory();
     if (!memory.ok()) return memory.status();
     Session s(model, std::move(*memory));
@@ -60,6 +62,7 @@ Answerer SessionAnswerer(std::shared_ptr<const Model> model, const Tokenizer& to
     double t0 = NowSeconds();
     LM_RETURN_IF_ERROR(s.Prefill(std::vector<int32_t>(prompt.begin(), prompt.end()), batch));
     a.prefill_seconds = NowSeconds() - t0;
+    if (after_prompt) after_prompt(s.memory(), static_cast<int>(model->config().n_layer));
     t0 = NowSeconds();
     for (int64_t i = 0; i < max_new; ++i) {
       const auto logits = s.logits();
@@ -90,7 +93,15 @@ Result<CellResult> RunCell(const Tokenizer& tok, const Haystack& hay, const Answ
     const std::string text = tok.Decode(out, true);
     return text.find('\n') != std::string::npos && text.find_first_not_of(" \n") < text.find('\n');
   };
-  auto a = answer(prompt->tokens, inst.max_new_tokens, done);
+  const int64_t needle_begin = prompt->needle_at[0], needle_end = needle_begin + prompt->needle_len[0];
+  const AfterPrompt probe = [&](const Memory& m, int n_layer) {
+    for (int l = 0; l < n_layer; ++l) {
+      const int64_t hits = m.AttendedByLastStep(l, needle_begin, needle_end);
+      if (hits < 0) return;
+      c.needle_attended.push_back(static_cast<double>(hits) / static_cast<double>(needle_end - needle_begin));
+    }
+  };
+  auto a = answer(prompt->tokens, inst.max_new_tokens, done, probe);
   if (!a.ok()) return a.status();
   c.prefill_seconds = a->prefill_seconds;
   c.decode_seconds = a->decode_seconds;
@@ -124,6 +135,7 @@ Result<std::vector<CellResult>> RunGrid(const Tokenizer& tok, const Haystack& ha
                    .decode_seconds = j.value("decode_seconds", 0.0),
                    .n_generated = j.value("n_generated", int64_t{0}),
                    .kv_bytes = j.value("kv_bytes", uint64_t{0}),
+                   .needle_attended = j.value("needle_attended", std::vector<double>{}),
                    .resumed = true};
       done[KeyOf(c.length, c.depth, c.trial)] = c;
     }

@@ -30,6 +30,9 @@ struct CellResult {
   double prefill_seconds = 0, decode_seconds = 0;
   int64_t n_generated = 0;
   uint64_t kv_bytes = 0;
+  // Per layer: the share of the asked needle's tokens attended by the step that read the prompt's last
+  // token (and so chose the first answer token); empty where the strategy does not report it.
+  std::vector<double> needle_attended;
   bool resumed = false;  // read back from the JSONL file rather than run now
 };
 
@@ -56,10 +59,13 @@ struct Answer {
 };
 // True once the answer so far is complete (its first line has ended).
 using AnswerDone = std::function<bool(const std::vector<int32_t>& tokens)>;
+// Sees the memory and its layer count once the prompt is read, before the first answer token is chosen.
+using AfterPrompt = std::function<void(const Memory& memory, int n_layer)>;
 // Any system that reads a prompt and answers greedily with at most max_new tokens: a model with a memory
-// strategy (SessionAnswerer), or LongMem's SideNet over its memory bank.
-using Answerer =
-    std::function<Result<Answer>(std::span<const int32_t> prompt, int64_t max_new, const AnswerDone& done)>;
+// strategy (SessionAnswerer), or LongMem's SideNet over its memory bank. after_prompt may be empty, and a
+// system without a Memory does not call it.
+using Answerer = std::function<Result<Answer>(std::span<const int32_t> prompt, int64_t max_new,
+                                              const AnswerDone& done, const AfterPrompt& after_prompt)>;
 
 // The model with a fresh memory from make_memory per prompt: prefill in batches, then greedy decoding.
 Answerer SessionAnswerer(std::shared_ptr<const Model> model, const Tokenizer& tok, MemoryMaker make_memory,

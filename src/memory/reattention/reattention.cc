@@ -17,7 +17,8 @@ ReAttentionKv::ReAttentionKv(const MemoryGeometry& geometry, const ReAttentionPa
       k_rot_(static_cast<size_t>(geometry.n_layer)),
       v_(static_cast<size_t>(geometry.n_layer)),
       n_(static_cast<size_t>(geometry.n_layer), 0),
-      last_scope_(static_cast<size_t>(geometry.n_layer), 0) {
+      last_scope_(static_cast<size_t>(geometry.n_layer), 0),
+      last_selected_(static_cast<size_t>(geometry.n_layer)) {
   LM_CHECK(p_.n_global >= 0 && p_.n_local > 0 && p_.chunk > 0 && p_.chunk <= p_.n_local && p_.selection.top_k > 0 &&
                p_.selection.span > 0 && p_.selection.recall_clip >= 0 && p_.decode_max >= 0,
            "reattention: bad parameters (validated upstream)");
@@ -187,10 +188,23 @@ void ReAttentionKv::AttendChunk(int layer, float* q, const float* k, const float
   if (n_mid > 0) Select(layer, q, c, n_mid);
   reattention::BuildScope(N, p_.n_global, p_.n_local, selected_, c, &scope_);
   last_scope_[l] = static_cast<int64_t>(scope_.index.size());
+  last_selected_[l].assign(selected_.begin(), selected_.end());
   if (decode || n_mid <= 0)
     AttendRuns(layer, q, c, out);  // one run (shift 0) when everything is in scope: plain attention
   else
     AttendGathered(layer, q, c, out);
+}
+
+int64_t ReAttentionKv::AttendedByLastStep(int layer, int64_t begin, int64_t end) const {
+  const auto l = static_cast<size_t>(layer);
+  const int64_t N = n_[l];
+  const auto& sel = last_selected_[l];
+  int64_t hits = 0;
+  // Global tokens, the selected middle spans and the local window (everything while the middle is empty).
+  for (int64_t p = std::max<int64_t>(begin, 0); p < std::min(end, N); ++p)
+    hits += p < p_.n_global || p >= N - p_.n_local ||
+            std::binary_search(sel.begin(), sel.end(), static_cast<int32_t>(p - p_.n_global));
+  return hits;
 }
 
 uint64_t ReAttentionKv::kv_bytes() const {
@@ -206,6 +220,7 @@ void ReAttentionKv::Clear() {
   for (auto& k : k_rot_) k.clear();
   for (auto& v : v_) v.clear();
   for (auto& n : n_) n = 0;
+  for (auto& s : last_selected_) s.clear();
 }
 
 }  // namespace lm

@@ -59,13 +59,16 @@ class ReAttentionKv final : public Memory {
   void Clear() override;
   std::unique_ptr<Memory> Clone() const override { return std::make_unique<ReAttentionKv>(*this); }
   bool scope_depends_on_step() const override { return true; }
+  int64_t AttendedByLastStep(int layer, int64_t begin, int64_t end) const override;
 
   const ReAttentionParams& params() const { return p_; }
   // Keys attended by the last step of `layer` (for tests and reports).
   int64_t last_scope(int layer) const { return last_scope_[static_cast<size_t>(layer)]; }
-  // Middle-region indices (0 = the first token after the global ones) the last step of the last layer
-  // selected, sorted (for tests and reports).
-  const std::vector<int32_t>& last_selected() const { return selected_; }
+  // Middle-region indices (0 = the first token after the global ones) the last step of `layer` (by default
+  // the last layer) selected, sorted (for tests and reports).
+  const std::vector<int32_t>& last_selected(int layer = -1) const {
+    return last_selected_[static_cast<size_t>(layer < 0 ? g_.n_layer - 1 : layer)];
+  }
 
  private:
   void Append(int layer, const float* k, const float* v, int64_t c);
@@ -82,6 +85,7 @@ class ReAttentionKv final : public Memory {
   std::vector<std::vector<uint8_t>> v_;       // per layer: [S, Hkv, D] kv_type
   std::vector<int64_t> n_;                    // per layer: tokens stored
   std::vector<int64_t> last_scope_;           // per layer
+  std::vector<std::vector<int32_t>> last_selected_;  // per layer: the last step's selection (reports)
   std::vector<int32_t> pos_;                  // 0, 1, 2, ...: the stored keys' own positions
   // Scratch reused across steps.
   reattention::TopKScorer scorer_;
