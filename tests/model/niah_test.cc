@@ -89,21 +89,36 @@ TEST(NiahReport, SummaryTableJsonSvg) {
   EXPECT_NE(SummaryJson(s, cells).find("\"accuracy\": 0.75"), std::string::npos);
 }
 
-TEST(NiahGrid, RunsAndResumesFromTheLog) {
-  auto tok = SmolTokenizer();
-  if (!tok) GTEST_SKIP() << "default model missing; run scripts/setup.sh";
-  // A tiny random model with SmolLM2's vocabulary size, so the real tokenizer's ids are valid.
-  test::TinySpec spec;
-  spec.n_vocab = tok->n_vocab();
-  spec.n_ctx = 1024;
-  auto file = test::BuildTinyModel(spec);
-  auto model = LoadModelFromGguf(*file);
-  ASSERT_TRUE(model.ok()) << model.status().ToString();
-  auto hay = MakeHaystack(*tok, Text(), 1 << 20);
-  ASSERT_TRUE(hay.ok());
-  const std::string log =
-      (std::filesystem::temp_directory_path() / ("lm-niah-resume-test-" + std::to_string(::getpid()) + ".jsonl"))
-          .string();
+// The real tokenizer, a tiny random model with SmolLM2's vocabulary size (so its ids are valid) and a
+// haystack; skipped when the default model is missing.
+class NiahGrid : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tok_ = SmolTokenizer();
+    if (!tok_) GTEST_SKIP() << "default model missing; run scripts/setup.sh";
+    test::TinySpec spec;
+    spec.n_vocab = tok_->n_vocab();
+    spec.n_ctx = 1024;
+    auto file = test::BuildTinyModel(spec);
+    auto m = LoadModelFromGguf(*file);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    model_ = *m;
+    auto h = MakeHaystack(*tok_, Text(), 1 << 20);
+    ASSERT_TRUE(h.ok());
+    hay_ = std::move(h).value();
+  }
+
+  std::unique_ptr<Tokenizer> tok_;
+  std::shared_ptr<const Model> model_;
+  Haystack hay_;
+};
+
+std::string TempLog(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()) + ".jsonl")).string();
+}
+
+TEST_F(NiahGrid, RunsAndResumesFromTheLog) {
+  const std::string log = TempLog("lm-niah-resume-test");
   std::filesystem::remove(log);
   GridOptions o{.lengths = {300},
                 .depths = {0.2, 0.8},
@@ -111,9 +126,9 @@ TEST(NiahGrid, RunsAndResumesFromTheLog) {
                 .strategy = "streaming-test",
                 .jsonl_path = log,
                 .batch = 64};
-  const ModelConfig cfg = (*model)->config();
+  const ModelConfig cfg = model_->config();
   MemoryMaker make = [&] { return MakeMemory({.kind = "streaming", .window = 128}, cfg); };
-  auto first = RunGrid(*tok, *hay, SessionAnswerer(*model, *tok, make, o.batch), o);
+  auto first = RunGrid(*tok_, hay_, SessionAnswerer(model_, *tok_, make, o.batch), o);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   ASSERT_EQ(first->size(), 4u);
   for (const auto& c : *first) {
@@ -123,7 +138,7 @@ TEST(NiahGrid, RunsAndResumesFromTheLog) {
   }
   // A line cut by an interruption is ignored; the four finished cells are not run again.
   { std::ofstream(log, std::ios::app) << "{\"strategy\": \"streaming-te"; }
-  auto second = RunGrid(*tok, *hay, SessionAnswerer(*model, *tok, make, o.batch), o);
+  auto second = RunGrid(*tok_, hay_, SessionAnswerer(model_, *tok_, make, o.batch), o);
   ASSERT_TRUE(second.ok());
   for (size_t i = 0; i < 4; ++i) {
     EXPECT_TRUE((*second)[i].resumed);
@@ -134,21 +149,9 @@ TEST(NiahGrid, RunsAndResumesFromTheLog) {
 
 // A selecting strategy reports, per layer, how much of the asked needle the step that read the prompt's last
 // token attended; it survives the resume log. Dense attends everything; streaming does not report.
-TEST(NiahGrid, ReportsWhetherTheNeedleWasAttended) {
-  auto tok = SmolTokenizer();
-  if (!tok) GTEST_SKIP() << "default model missing; run scripts/setup.sh";
-  test::TinySpec spec;
-  spec.n_vocab = tok->n_vocab();
-  spec.n_ctx = 1024;
-  auto file = test::BuildTinyModel(spec);
-  auto model = LoadModelFromGguf(*file);
-  ASSERT_TRUE(model.ok()) << model.status().ToString();
-  auto hay = MakeHaystack(*tok, Text(), 1 << 20);
-  ASSERT_TRUE(hay.ok());
-  const ModelConfig cfg = (*model)->config();
-  const std::string log =
-      (std::filesystem::temp_directory_path() / ("lm-niah-probe-test-" + std::to_string(::getpid()) + ".jsonl"))
-          .string();
+TEST_F(NiahGrid, ReportsWhetherTheNeedleWasAttended) {
+  const ModelConfig cfg = model_->config();
+  const std::string log = TempLog("lm-niah-probe-test");
   std::filesystem::remove(log);
   struct Case {
     MemoryOptions memory;
@@ -162,7 +165,7 @@ TEST(NiahGrid, ReportsWhetherTheNeedleWasAttended) {
     SCOPED_TRACE(k.memory.kind);
     GridOptions o{.lengths = {400}, .depths = {0.3}, .strategy = k.memory.kind, .jsonl_path = log, .batch = 64};
     MemoryMaker make = [&] { return MakeMemory(k.memory, cfg); };
-    auto run = RunGrid(*tok, *hay, SessionAnswerer(*model, *tok, make, o.batch), o);
+    auto run = RunGrid(*tok_, hay_, SessionAnswerer(model_, *tok_, make, o.batch), o);
     ASSERT_TRUE(run.ok()) << run.status().ToString();
     const auto& got = (*run)[0].needle_attended;
     if (!k.reported) {
@@ -177,7 +180,7 @@ TEST(NiahGrid, ReportsWhetherTheNeedleWasAttended) {
         EXPECT_EQ(f, 1.0);
       }
     }
-    auto again = RunGrid(*tok, *hay, SessionAnswerer(*model, *tok, make, o.batch), o);
+    auto again = RunGrid(*tok_, hay_, SessionAnswerer(model_, *tok_, make, o.batch), o);
     ASSERT_TRUE(again.ok());
     EXPECT_TRUE((*again)[0].resumed);
     EXPECT_EQ((*again)[0].needle_attended, got);
