@@ -22,7 +22,9 @@ struct KvData {
   std::vector<int32_t> q_pos, k_pos;
 };
 
-KvData Make(int64_t n_q, int64_t n_kv) {
+// Random queries and a cache of n_kv tokens stored as t only (the 30-layer cold benchmarks at 32K would
+// otherwise hold every type's copy: gigabytes).
+KvData Make(int64_t n_q, int64_t n_kv, ops::KvDType t) {
   std::mt19937 rng(7);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   KvData d;
@@ -31,14 +33,21 @@ KvData Make(int64_t n_q, int64_t n_kv) {
   d.v.resize(d.k.size());
   for (auto* x : {&d.q, &d.k, &d.v})
     for (auto& e : *x) e = nd(rng);
-  d.k16.resize(d.k.size());
-  d.v16.resize(d.v.size());
-  ops::ConvertF32ToF16(d.k.data(), d.k16.data(), static_cast<int64_t>(d.k.size()));
-  ops::ConvertF32ToF16(d.v.data(), d.v16.data(), static_cast<int64_t>(d.v.size()));
-  d.k8.resize(d.k.size() / 32);
-  d.v8.resize(d.v.size() / 32);
-  ops::StoreKv(ops::KvDType::kQ8_0, d.k.data(), d.k8.data(), static_cast<int64_t>(d.k.size()));
-  ops::StoreKv(ops::KvDType::kQ8_0, d.v.data(), d.v8.data(), static_cast<int64_t>(d.v.size()));
+  if (t == ops::KvDType::kF16) {
+    d.k16.resize(d.k.size());
+    d.v16.resize(d.v.size());
+    ops::ConvertF32ToF16(d.k.data(), d.k16.data(), static_cast<int64_t>(d.k.size()));
+    ops::ConvertF32ToF16(d.v.data(), d.v16.data(), static_cast<int64_t>(d.v.size()));
+  } else if (t == ops::KvDType::kQ8_0) {
+    d.k8.resize(d.k.size() / 32);
+    d.v8.resize(d.v.size() / 32);
+    ops::StoreKv(ops::KvDType::kQ8_0, d.k.data(), d.k8.data(), static_cast<int64_t>(d.k.size()));
+    ops::StoreKv(ops::KvDType::kQ8_0, d.v.data(), d.v8.data(), static_cast<int64_t>(d.v.size()));
+  }
+  if (t != ops::KvDType::kF32) {
+    std::vector<float>().swap(d.k);
+    std::vector<float>().swap(d.v);
+  }
   d.out.resize(d.q.size());
   for (int64_t j = 0; j < n_kv; ++j) d.k_pos.push_back(static_cast<int32_t>(j));
   for (int64_t i = 0; i < n_q; ++i) d.q_pos.push_back(static_cast<int32_t>(n_kv - n_q + i));
@@ -57,7 +66,7 @@ ops::AttentionArgs ArgsFor(KvData& d, int64_t n_q, int64_t n_kv, ops::KvDType t)
 }
 
 void Run(benchmark::State& state, int64_t n_q, int64_t n_kv, ops::KvDType t) {
-  KvData d = Make(n_q, n_kv);
+  KvData d = Make(n_q, n_kv, t);
   const ops::AttentionArgs a = ArgsFor(d, n_q, n_kv, t);
   for (auto _ : state) {
     ops::Attention(a);
@@ -77,7 +86,7 @@ void RunCold(benchmark::State& state, ops::KvDType t) {
   constexpr int kLayers = 30;
   const int64_t n_kv = state.range(0);
   std::vector<KvData> layers;
-  for (int i = 0; i < kLayers; ++i) layers.push_back(Make(1, n_kv));
+  for (int i = 0; i < kLayers; ++i) layers.push_back(Make(1, n_kv, t));
   int i = 0;
   for (auto _ : state) {
     KvData& d = layers[static_cast<size_t>(i)];
@@ -104,7 +113,7 @@ void BM_AttentionDecodeRunsF16Cold(benchmark::State& state) {
   constexpr int kLayers = 30;
   constexpr int64_t kN = 32768, kSpans = 127, kSpan = 32;
   std::vector<KvData> layers;
-  for (int i = 0; i < kLayers; ++i) layers.push_back(Make(1, kN));
+  for (int i = 0; i < kLayers; ++i) layers.push_back(Make(1, kN, ops::KvDType::kF16));
   std::vector<ops::KeyRun> runs{{.k0 = 0, .n = 32, .q_variant = 0}};
   for (int64_t s = 0; s < kSpans; ++s)
     runs.push_back({.k0 = 64 + s * ((kN - 4096 - 128) / kSpans), .n = kSpan, .q_variant = 1 + s});
