@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -87,6 +88,14 @@ TEST(NiahReport, SummaryTableJsonSvg) {
   EXPECT_NE(FormatTable(s).find("accuracy 75.0%"), std::string::npos);
   EXPECT_NE(HeatmapSvg(s).find("<svg"), std::string::npos);
   EXPECT_NE(SummaryJson(s, cells).find("\"accuracy\": 0.75"), std::string::npos);
+  EXPECT_EQ(FormatTable(s).find("needle layers"), std::string::npos);  // no cell reports it
+  // Cells that report the needle's scope: the share of layers holding the whole needle, averaged per length.
+  cells[0].needle_attended = {1.0, 1.0, 0.5, 0.0};  // 2 of 4 layers
+  cells[1].needle_attended = {1.0, 1.0, 1.0, 1.0};  // 4 of 4
+  const auto t = Summarize(o, cells);
+  EXPECT_DOUBLE_EQ(t.length_needle_in_scope[0], 0.75);
+  EXPECT_TRUE(std::isnan(t.length_needle_in_scope[1]));
+  EXPECT_NE(FormatTable(t).find("needle layers        75%"), std::string::npos) << FormatTable(t);
 }
 
 // The real tokenizer, a tiny random model with SmolLM2's vocabulary size (so its ids are valid) and a

@@ -1,6 +1,7 @@
 // Needle-in-a-haystack reporting: summary, table, JSON, SVG heatmap.
 #include "eval/niah/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -11,7 +12,8 @@ namespace lm::niah {
 GridSummary Summarize(const GridOptions& o, const std::vector<CellResult>& cells) {
   GridSummary s{.strategy = o.strategy, .task = TaskName(o.task), .lengths = o.lengths, .depths = o.depths};
   const size_t nl = o.lengths.size(), nd = o.depths.size();
-  std::vector<double> sum(nl * nd, 0), cnt(nl * nd, 0), lsum(nl, 0), lcnt(nl, 0), kv(nl, 0);
+  std::vector<double> sum(nl * nd, 0), cnt(nl * nd, 0), lsum(nl, 0), lcnt(nl, 0), kv(nl, 0), scope(nl, 0),
+      scnt(nl, 0);
   double total = 0;
   for (const auto& c : cells) {
     size_t li = 0, di = 0;
@@ -23,6 +25,12 @@ GridSummary Summarize(const GridOptions& o, const std::vector<CellResult>& cells
     lsum[li] += c.score;
     lcnt[li] += 1;
     kv[li] += static_cast<double>(c.kv_bytes);
+    if (!c.needle_attended.empty()) {
+      double whole = 0;
+      for (double f : c.needle_attended) whole += f >= 1 ? 1 : 0;
+      scope[li] += whole / static_cast<double>(c.needle_attended.size());
+      scnt[li] += 1;
+    }
     total += c.score;
     s.prefill_seconds += c.prefill_seconds;
     s.decode_seconds += c.decode_seconds;
@@ -31,6 +39,7 @@ GridSummary Summarize(const GridOptions& o, const std::vector<CellResult>& cells
   for (size_t i = 0; i < nl; ++i) {
     s.length_accuracy.push_back(lcnt[i] > 0 ? lsum[i] / lcnt[i] : NAN);
     s.length_kv_bytes.push_back(lcnt[i] > 0 ? static_cast<uint64_t>(kv[i] / lcnt[i]) : 0);
+    s.length_needle_in_scope.push_back(scnt[i] > 0 ? scope[i] / scnt[i] : NAN);
   }
   s.accuracy = cells.empty() ? 0 : total / static_cast<double>(cells.size());
   return s;
@@ -63,6 +72,15 @@ std::string FormatTable(const GridSummary& s) {
     std::snprintf(buf, sizeof(buf), "%10.1f", static_cast<double>(b) / (1 << 20));
     out += buf;
   }
+  const bool any_scope = std::any_of(s.length_needle_in_scope.begin(), s.length_needle_in_scope.end(),
+                                     [](double f) { return !std::isnan(f); });
+  if (any_scope) {
+    out += "\n  needle layers ";  // share of layers whose answer step attended the whole needle
+    for (double f : s.length_needle_in_scope) {
+      std::snprintf(buf, sizeof(buf), "%9.0f%%", 100 * f);
+      out += buf;
+    }
+  }
   std::snprintf(buf, sizeof(buf), "\n  accuracy %.1f%%", 100 * s.accuracy);
   return out + buf + "\n";
 }
@@ -78,7 +96,10 @@ std::string SummaryJson(const GridSummary& s, const std::vector<CellResult>& cel
   nlohmann::json per_len = nlohmann::json::array();
   for (size_t i = 0; i < s.lengths.size(); ++i)
     per_len.push_back(
-        {{"length", s.lengths[i]}, {"accuracy", s.length_accuracy[i]}, {"kv_bytes", s.length_kv_bytes[i]}});
+        {{"length", s.lengths[i]},
+         {"accuracy", s.length_accuracy[i]},
+         {"kv_bytes", s.length_kv_bytes[i]},
+         {"needle_in_scope", s.length_needle_in_scope[i]}});
   j["per_length"] = per_len;
   nlohmann::json grid = nlohmann::json::array();
   for (size_t d = 0; d < s.depths.size(); ++d)

@@ -19,6 +19,9 @@ struct GridSummary {
   double accuracy = 0;  // mean over every trial
   double prefill_seconds = 0, decode_seconds = 0;
   std::vector<uint64_t> length_kv_bytes;  // mean kv_bytes after each length's cells
+  // Per length: the mean share of layers whose answer step attended the whole asked needle, over the cells
+  // that report it (CellResult::needle_attended); NaN where none does.
+  std::vector<double> length_needle_in_scope;
 };
 
 GridSummary Summarize(const GridOptions& options, const std::vector<CellResult>& cells);
