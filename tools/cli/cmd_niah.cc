@@ -91,6 +91,9 @@ void RegisterNiah(CLI::App& app, int& exit_code) {
     MemoryOptions mo = o->memory.ToOptions();
     const int64_t max_len = *std::max_element(o->lengths.begin(), o->lengths.end());
     if (mo.kind == "dense") mo.n_ctx = max_len + 64;  // dense reads everything, past its window too
+    // The others get the prompt's size as their limit, so their caches are allocated once, not grown (a
+    // vector growing past 2^17 tokens at the first answer step would copy a 128K cache).
+    if (!mo.n_ctx) mo.n_ctx = max_len + 64;
     // Bad options fail here, before tokenising or running anything.
     niah::Answerer answer;
     Result<std::string> desc = std::string();

@@ -12,7 +12,7 @@ Result<std::vector<PasskeyDemoRow>> RunPasskeyDemo(std::shared_ptr<const Model> 
   std::vector<MemoryOptions> strategies = o.strategies;
   if (strategies.empty()) {
     strategies.push_back({.kind = "dense", .n_ctx = length + 64});  // sized to the prompt: past its window
-    strategies.push_back({.kind = "reattention"});
+    strategies.push_back({.kind = "reattention", .n_ctx = length + 64});  // allocated once, not grown
   }
   for (const auto& s : strategies) LM_RETURN_IF_ERROR(DescribeMemory(s, c).status());  // fail before work
   auto hay = MakeHaystack(tok, haystack_text, static_cast<size_t>(length) * 8 + (1 << 20));
