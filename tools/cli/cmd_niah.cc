@@ -25,8 +25,8 @@ std::string Bar(double frac) {
 // every layer is the model's, one with it outside the scope the strategy's.
 std::string NeedleInScope(const niah::CellResult& cell) {
   if (cell.needle_attended.empty()) return "";
-  const auto whole = std::count_if(cell.needle_attended.begin(), cell.needle_attended.end(), [](double f) { return f >= 1; });
-  return StrCat(" (needle attended whole in ", whole, "/", cell.needle_attended.size(), " layers)");
+  return StrCat(" (needle attended whole in ", cell.layers_with_whole_needle(), "/", cell.needle_attended.size(),
+                " layers)");
 }
 
 }  // namespace
@@ -88,12 +88,8 @@ void RegisterNiah(CLI::App& app, int& exit_code) {
       return;
     }
     const ModelConfig& c = loaded->model->config();
-    MemoryOptions mo = o->memory.ToOptions();
     const int64_t max_len = *std::max_element(o->lengths.begin(), o->lengths.end());
-    if (mo.kind == "dense") mo.n_ctx = max_len + 64;  // dense reads everything, past its window too
-    // The others get the prompt's size as their limit, so their caches are allocated once, not grown (a
-    // vector growing past 2^17 tokens at the first answer step would copy a 128K cache).
-    if (!mo.n_ctx) mo.n_ctx = max_len + 64;
+    const MemoryOptions mo = niah::SizedForPrompt(o->memory.ToOptions(), max_len);
     // Bad options fail here, before tokenising or running anything.
     niah::Answerer answer;
     Result<std::string> desc = std::string();

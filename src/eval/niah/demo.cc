@@ -10,10 +10,8 @@ Result<std::vector<PasskeyDemoRow>> RunPasskeyDemo(std::shared_ptr<const Model> 
   const ModelConfig& c = model->config();
   const int64_t length = o.length > 0 ? o.length : 2 * c.n_ctx_train;
   std::vector<MemoryOptions> strategies = o.strategies;
-  if (strategies.empty()) {
-    strategies.push_back({.kind = "dense", .n_ctx = length + 64});  // sized to the prompt: past its window
-    strategies.push_back({.kind = "reattention", .n_ctx = length + 64});  // allocated once, not grown
-  }
+  if (strategies.empty())
+    for (const char* kind : {"dense", "reattention"}) strategies.push_back(SizedForPrompt({.kind = kind}, length));
   for (const auto& s : strategies) LM_RETURN_IF_ERROR(DescribeMemory(s, c).status());  // fail before work
   auto hay = MakeHaystack(tok, haystack_text, static_cast<size_t>(length) * 8 + (1 << 20));
   if (!hay.ok()) return hay.status();

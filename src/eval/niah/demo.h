@@ -19,7 +19,7 @@ struct PasskeyDemoOptions {
   // The RULER-style needle by default: SmolLM2-135M already misses the landmark passkey wording at 1-2K
   // tokens with dense attention, while it finds a "special magic number" needle at 8K (docs/long_context.md).
   TaskKind task = TaskKind::kNeedle;
-  std::vector<MemoryOptions> strategies;  // empty: dense (sized to the prompt) and reattention defaults
+  std::vector<MemoryOptions> strategies;  // empty: dense and reattention defaults, SizedForPrompt
   // Further systems answered on the same prompt after the strategies (e.g. LongMem with a trained SideNet).
   struct System {
     std::string name;

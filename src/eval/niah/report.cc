@@ -26,9 +26,7 @@ GridSummary Summarize(const GridOptions& o, const std::vector<CellResult>& cells
     lcnt[li] += 1;
     kv[li] += static_cast<double>(c.kv_bytes);
     if (!c.needle_attended.empty()) {
-      double whole = 0;
-      for (double f : c.needle_attended) whole += f >= 1 ? 1 : 0;
-      scope[li] += whole / static_cast<double>(c.needle_attended.size());
+      scope[li] += static_cast<double>(c.layers_with_whole_needle()) / static_cast<double>(c.needle_attended.size());
       scnt[li] += 1;
     }
     total += c.score;

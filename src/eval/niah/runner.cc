@@ -50,6 +50,12 @@ nlohmann::json ToJson(const GridOptions& o, const CellResult& c) {
 
 }  // namespace
 
+MemoryOptions SizedForPrompt(MemoryOptions options, int64_t max_len) {
+  constexpr int64_t kAnswerRoom = 64;  // the longest answer (multivalue) is 48 tokens
+  if (options.kind == "dense" || !options.n_ctx) options.n_ctx = max_len + kAnswerRoom;
+  return options;
+}
+
 Answerer SessionAnswerer(std::shared_ptr<const Model> model, const Tokenizer& tok, MemoryMaker make_memory,
                          int64_t batch) {
   return [model = std::move(model), &tok, make_memory = std::move(make_memory), batch](

@@ -4,6 +4,7 @@
 // they complete, and cells already there (same strategy description, task, seed) are skipped on restart.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "eval/niah/prompt.h"
 #include "eval/niah/task.h"
 #include "memory/memory.h"
+#include "memory/memory_factory.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -34,6 +36,11 @@ struct CellResult {
   // token (and so chose the first answer token); empty where the strategy does not report it.
   std::vector<double> needle_attended;
   bool resumed = false;  // read back from the JSONL file rather than run now
+
+  // Layers whose answer step attended every token of the needle.
+  int64_t layers_with_whole_needle() const {
+    return std::count_if(needle_attended.begin(), needle_attended.end(), [](double f) { return f >= 1; });
+  }
 };
 
 struct GridOptions {
@@ -66,6 +73,12 @@ using AfterPrompt = std::function<void(const Memory& memory, int n_layer)>;
 // system without a Memory does not call it.
 using Answerer = std::function<Result<Answer>(std::span<const int32_t> prompt, int64_t max_new,
                                               const AnswerDone& done, const AfterPrompt& after_prompt)>;
+
+// Memory options sized for prompts of at most max_len tokens plus their answers: dense always holds the whole
+// prompt (past its window too); the others get it as their limit unless one was set, so their caches are
+// allocated once, not grown (a vector growing past 2^17 tokens at the first answer step would copy a 128K
+// cache).
+MemoryOptions SizedForPrompt(MemoryOptions options, int64_t max_len);
 
 // The model with a fresh memory from make_memory per prompt: prefill in batches, then greedy decoding.
 Answerer SessionAnswerer(std::shared_ptr<const Model> model, const Tokenizer& tok, MemoryMaker make_memory,

@@ -101,7 +101,7 @@ void ReAttentionKv::Select(int layer, const float* q, int64_t c, int64_t n_mid) 
                                      .best_i = best_i_.data() + h * rows * k};
   }
   scorer_.Run(jobs_, D, k);
-  reattention::SelectSpans(best_i_, n_mid, p_.selection, sel_scratch_, &selected_);
+  reattention::SelectSpans(best_i_, n_mid, p_.selection, sel_scratch_, &last_selected_[static_cast<size_t>(layer)]);
 }
 
 void ReAttentionKv::AttendGathered(int layer, float* q, int64_t c, float* out) {
@@ -183,12 +183,12 @@ void ReAttentionKv::AttendChunk(int layer, float* q, const float* k, const float
   Append(layer, k, v, c);
   const int64_t N = n_[l];
   const bool decode = c <= p_.decode_max;
-  selected_.clear();
+  auto& selected = last_selected_[l];  // kept until this layer's next step, for reports
+  selected.clear();
   const int64_t n_mid = N - p_.n_global - p_.n_local;
   if (n_mid > 0) Select(layer, q, c, n_mid);
-  reattention::BuildScope(N, p_.n_global, p_.n_local, selected_, c, &scope_);
+  reattention::BuildScope(N, p_.n_global, p_.n_local, selected, c, &scope_);
   last_scope_[l] = static_cast<int64_t>(scope_.index.size());
-  last_selected_[l].assign(selected_.begin(), selected_.end());
   if (decode || n_mid <= 0)
     AttendRuns(layer, q, c, out);  // one run (shift 0) when everything is in scope: plain attention
   else

@@ -85,7 +85,7 @@ class ReAttentionKv final : public Memory {
   std::vector<std::vector<uint8_t>> v_;       // per layer: [S, Hkv, D] kv_type
   std::vector<int64_t> n_;                    // per layer: tokens stored
   std::vector<int64_t> last_scope_;           // per layer
-  std::vector<std::vector<int32_t>> last_selected_;  // per layer: the last step's selection (reports)
+  std::vector<std::vector<int32_t>> last_selected_;  // per layer: the last step's selected middle indices
   std::vector<int32_t> pos_;                  // 0, 1, 2, ...: the stored keys' own positions
   // Scratch reused across steps.
   reattention::TopKScorer scorer_;
@@ -95,7 +95,6 @@ class ReAttentionKv final : public Memory {
   std::vector<float> q_rows_;    // [Hkv, c*G, D] pre-RoPE queries grouped by KV head
   std::vector<float> best_s_;    // [Hkv, c*G, k]
   std::vector<int32_t> best_i_;  // [Hkv, c*G, k]
-  std::vector<int32_t> selected_;
   std::vector<float> row_;            // one f32 row being rotated
   std::vector<uint8_t> k_sel_, v_sel_;  // [L, Hkv, D] f32 (f32 caches) or f16: gathered scope (prefill path)
   std::vector<float> q_var_;          // [runs, c, H, D] queries rotated per run (decode path)
