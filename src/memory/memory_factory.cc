@@ -80,6 +80,14 @@ Result<Resolved> Resolve(const MemoryOptions& o, const ModelConfig& c) {
       return Unsupported("memory: reattention selection keys are f16 or q8_0, not f32; hint: --select-type f16");
     LM_RETURN_IF_ERROR(Q8FitsHeads(select, c, "q8_0 selection keys need", "--select-type"));
     p.select_type = ToKvDType(select);
+    LM_RETURN_IF_ERROR(NonNegative("select-blocks", o.select_blocks, true));
+    p.select_blocks = o.select_blocks.value_or(0);
+    if (o.select_share && p.select_blocks == 0)
+      return InvalidArgument(StrCat("memory: --select-share ", *o.select_share,
+                                    " applies to block selection only; hint: add --select-blocks 32"));
+    p.select_share = o.select_share.value_or(0.2);
+    if (!(p.select_share > 0 && p.select_share <= 1))
+      return InvalidArgument(StrCat("memory: --select-share is ", p.select_share, "; it must lie in (0, 1]"));
     if (p.n_global + p.n_local > W)
       return InvalidArgument(StrCat("memory: reattention global ", p.n_global, " + local window ", p.n_local,
                                     " exceeds the model's window of ", W, "; hint: lower --window"));
@@ -94,7 +102,9 @@ Result<Resolved> Resolve(const MemoryOptions& o, const ModelConfig& c) {
                                     p.n_local, " (the local window must hold the chunk)"));
     r.describe = StrCat("reattention(global=", p.n_global, " local=", p.n_local, " top_k=", p.selection.top_k,
                         " span=", p.selection.span, " clip=", p.selection.recall_clip, " chunk=", p.chunk,
-                        " scope=", p.scope(), " select=", KvCacheTypeName(select), ")");
+                        " scope=", p.scope(), " select=", KvCacheTypeName(select),
+                        p.select_blocks > 0 ? StrCat(" blocks=", p.select_blocks, " share=", p.select_share) : "",
+                        ")");
   } else if (o.kind == "razor") {
     auto& p = r.razor;
     p.n_sink = o.sinks.value_or(4);

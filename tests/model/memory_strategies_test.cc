@@ -244,14 +244,23 @@ TEST(Strategies, ReAttentionQ8SelectionKeysStoreAndRecall) {
 // On a random model the top-k among near-tied scores is arbitrary, so f16 and q8_0 keys pick different spans
 // (the logits then differ entirely); what quantised selection keys must keep is recall of keys that clearly
 // match the query. Planted keys in 3000 random ones are selected at every decode step with either type.
-TEST(Strategies, ReAttentionSelectionFindsPlantedKeysWithF16AndQ8Keys) {
+// Block selection (blocks of 4 keys, each query's top 20% of blocks scored) must keep them too: a planted
+// key lifts its block's mean along u, so a block summary misaligned with its keys would lose them.
+TEST(Strategies, ReAttentionSelectionFindsPlantedKeysWithF16AndQ8KeysAndBlocks) {
   const MemoryGeometry g{.n_layer = 1, .n_head = 3, .n_head_kv = 1, .head_dim = 64,
                          .rope = {}};
   const int64_t D = 64, n = 3000;
-  const int64_t planted[] = {700, 1500, 2200};
-  for (ops::KvDType t : {ops::KvDType::kF16, ops::KvDType::kQ8_0}) {
-    SCOPED_TRACE(t == ops::KvDType::kF16 ? "f16" : "q8_0");
-    ReAttentionParams p{.n_global = 4, .n_local = 64, .chunk = 64, .kv_type = ops::KvDType::kF16, .select_type = t};
+  const int64_t planted[] = {700, 1501, 2202};
+  struct Config {
+    ops::KvDType type;
+    int64_t blocks;
+    const char* name;
+  };
+  for (const Config& cfg : {Config{ops::KvDType::kF16, 0, "f16"}, Config{ops::KvDType::kQ8_0, 0, "q8_0"},
+                            Config{ops::KvDType::kF16, 4, "f16, blocks of 4"}}) {
+    SCOPED_TRACE(cfg.name);
+    ReAttentionParams p{.n_global = 4, .n_local = 64, .chunk = 64, .kv_type = ops::KvDType::kF16,
+                        .select_type = cfg.type, .select_blocks = cfg.blocks};
     p.selection = {.top_k = 4, .span = 8, .recall_clip = 10};
     ReAttentionKv mem(g, p);
     std::mt19937 rng(9);
@@ -293,6 +302,34 @@ TEST(Strategies, ReAttentionSelectionFindsPlantedKeysWithF16AndQ8Keys) {
       EXPECT_EQ(in_middle, static_cast<int64_t>(sel.size()));
     }
   }
+}
+
+// With every block kept (share 1) block selection scores every middle key: the same logits, bit for bit, as
+// the exact sweep; with a share of 0.1 it scores fewer and still recalls spans within the scope.
+TEST(Strategies, ReAttentionBlockSelectionWithEveryBlockIsTheExactSweep) {
+  auto model = Load({.n_layer = 2, .n_embd = 192, .n_head = 3, .n_head_kv = 1, .n_ff = 256, .n_vocab = 128});
+  const MemoryGeometry g = GeometryOf(model->config());
+  ReAttentionParams exact{.n_global = 4, .n_local = 64, .chunk = 32, .kv_type = ops::KvDType::kF16};
+  exact.selection = {.top_k = 2, .span = 8, .recall_clip = 10};
+  ReAttentionParams all = exact, some = exact;
+  all.select_blocks = some.select_blocks = 8;
+  all.select_share = 1.0;
+  some.select_share = 0.1;
+  const auto prompt = Tokens(500, 128);
+  const auto a = lm::Run(model, std::make_unique<ReAttentionKv>(g, exact), prompt, 12);
+  const auto b = lm::Run(model, std::make_unique<ReAttentionKv>(g, all), prompt, 12, [&](const Memory& m) {
+    // Per layer: f16 selection keys, rotated keys and values (64 values per token each), one f16 mean per 8
+    // middle keys and the running sum of the block being filled.
+    const int64_t N = m.n_tokens();
+    const auto per_layer = static_cast<uint64_t>(3 * N * 64 * 2 + (N - 4) / 8 * 64 * 2 + 64 * 4);
+    EXPECT_EQ(m.kv_bytes(), 2 * per_layer);
+  });
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "step " << i;
+  lm::Run(model, std::make_unique<ReAttentionKv>(g, some), prompt, 12, [&](const Memory& m) {
+    EXPECT_GT(static_cast<const ReAttentionKv&>(m).last_scope(0), 4 + 64);
+    EXPECT_LE(static_cast<const ReAttentionKv&>(m).last_scope(0), some.scope());
+  });
 }
 
 // The decode path (attention by key runs with shifted queries) computes what the prefill path (keys
@@ -384,6 +421,9 @@ TEST_F(FactoryTest, DefaultsFollowTheWindow) {
   auto d = DescribeMemory({.kind = "reattention"}, c());  // W = 256: global 32, local 128, clip (256-160)/32 = 3
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(*d, "reattention(global=32 local=128 top_k=4 span=32 clip=3 chunk=128 scope=256 select=f16)");
+  d = DescribeMemory({.kind = "reattention", .select_blocks = 16}, c());
+  ASSERT_TRUE(d.ok());
+  EXPECT_NE(d->find("select=f16 blocks=16 share=0.2)"), std::string::npos) << *d;
 }
 
 TEST_F(FactoryTest, RefusesNonsense) {
@@ -394,6 +434,10 @@ TEST_F(FactoryTest, RefusesNonsense) {
   EXPECT_NE(Error({.kind = "reattention", .window = 200, .clip = 10}).find("scope"), std::string::npos);
   EXPECT_NE(Error({.kind = "reattention", .window = 64, .chunk = 100}).find("chunk 100"), std::string::npos);
   EXPECT_NE(Error({.kind = "reattention", .select_type = KvCacheType::kF32}).find("not f32"), std::string::npos);
+  EXPECT_NE(Error({.kind = "reattention", .select_blocks = -1}).find("--select-blocks is -1"), std::string::npos);
+  EXPECT_NE(Error({.kind = "reattention", .select_share = 0.5}).find("hint: add --select-blocks"), std::string::npos);
+  EXPECT_NE(Error({.kind = "reattention", .select_blocks = 32, .select_share = 1.5}).find("(0, 1]"),
+            std::string::npos);
   EXPECT_NE(Error({.kind = "razor"}).find("--head-profile"), std::string::npos);
   EXPECT_NE(Error({.kind = "razor", .head_profile = "/nonexistent/p.json"}).find("not found"), std::string::npos);
 }

@@ -21,6 +21,8 @@ struct MemoryCliOptions {
   double echo_ratio = 0.01, induction_ratio = 0.14;
   KvCacheType kv_type = KvCacheType::kF16;
   std::string select_type;  // empty: unset
+  int64_t select_blocks = kUnset;
+  double select_share = 0;  // 0: unset
 
   MemoryOptions ToOptions() const {
     MemoryOptions m{.kind = kind, .kv_type = kv_type, .head_profile = head_profile, .echo_ratio = echo_ratio,
@@ -34,6 +36,8 @@ struct MemoryCliOptions {
     set(span, m.span);
     set(clip, m.clip);
     set(chunk, m.chunk);
+    set(select_blocks, m.select_blocks);
+    if (select_share != 0) m.select_share = select_share;
     if (compress != 0) m.compress = compress;
     if (!select_type.empty()) m.select_type = ParseKvCacheType(select_type);
     return m;
@@ -55,6 +59,12 @@ inline void AddMemoryOptions(CLI::App& app, MemoryCliOptions& o) {
                  "reattention: pre-RoPE selection keys, f16 (exact top-k) or q8_0 (47% less memory for them; top-k "
                  "exact over the quantised keys) (f16)")
       ->check(CLI::IsMember({"f16", "q8_0"}));
+  app.add_option("--select-blocks", o.select_blocks,
+                 "reattention: decode steps rank blocks of this many middle keys by their mean key and score "
+                 "exactly only each query's top --select-share of them (a faster, approximate top-k); 0: score "
+                 "every key (0)");
+  app.add_option("--select-share", o.select_share,
+                 "reattention with --select-blocks: share of blocks each query scores exactly (0.2)");
   app.add_option("--compress", o.compress, "razor: C in max(S0, N/C) (5)");
   app.add_option("--head-profile", o.head_profile, "razor: head profile from `longmem calibrate-heads`");
   app.add_option("--echo-ratio", o.echo_ratio, "razor: share of heads kept by echo score")->capture_default_str();

@@ -26,6 +26,14 @@ ReAttentionKv::ReAttentionKv(const MemoryGeometry& geometry, const ReAttentionPa
            "reattention: q8_0 caches need head_dim % 32 == 0 (validated upstream)");
   LM_CHECK(p_.select_type == ops::KvDType::kF16 || (p_.select_type == ops::KvDType::kQ8_0 && g_.head_dim % 32 == 0),
            "reattention: selection keys f16, or q8_0 with head_dim % 32 == 0 (validated upstream)");
+  LM_CHECK(p_.select_blocks >= 0 && p_.select_share > 0 && p_.select_share <= 1,
+           "reattention: bad block selection parameters (validated upstream)");
+  if (p_.select_blocks > 0) {
+    blocks_.assign(static_cast<size_t>(g_.n_layer * g_.n_head_kv),
+                   reattention::BlockSummaries(p_.select_blocks, g_.head_dim));
+    ranges_.resize(static_cast<size_t>(g_.n_head_kv));
+    candidate_scratch_.resize(static_cast<size_t>(g_.n_head_kv));
+  }
 }
 
 Status ReAttentionKv::CanAppend(int64_t n_tokens) const {
@@ -63,6 +71,10 @@ void ReAttentionKv::Append(int layer, const float* k, const float* v, int64_t c)
     K.resize(static_cast<size_t>(N) * sel_bytes);
     for (int64_t t = 0; t < c; ++t)
       ops::StoreKv(p_.select_type, k + t * row + h * D, K.data() + static_cast<size_t>(n0 + t) * sel_bytes, D);
+    if (!blocks_.empty()) {  // summaries cover the keys after the global ones (the middle's start)
+      const int64_t t0 = std::clamp<int64_t>(p_.n_global - n0, 0, c);
+      blocks_[l * static_cast<size_t>(Hkv) + static_cast<size_t>(h)].Add(k + t0 * row + h * D, row, c - t0);
+    }
   }
   rope_.Extend(N);
   while (static_cast<int64_t>(pos_.size()) < N) pos_.push_back(static_cast<int32_t>(pos_.size()));
@@ -78,7 +90,7 @@ void ReAttentionKv::Append(int layer, const float* k, const float* v, int64_t c)
   n_[l] = N;
 }
 
-void ReAttentionKv::Select(int layer, const float* q, int64_t c, int64_t n_mid) {
+void ReAttentionKv::Select(int layer, const float* q, int64_t c, int64_t n_mid, bool decode) {
   const int64_t H = g_.n_head, Hkv = g_.n_head_kv, D = g_.head_dim, G = H / Hkv, k = p_.selection.top_k;
   const int64_t rows = c * G;
   q_rows_.resize(static_cast<size_t>(Hkv * rows * D));
@@ -99,6 +111,17 @@ void ReAttentionKv::Select(int layer, const float* q, int64_t c, int64_t n_mid) 
                                      .type = p_.select_type,
                                      .best_s = best_s_.data() + h * rows * k,
                                      .best_i = best_i_.data() + h * rows * k};
+  }
+  if (decode && !blocks_.empty()) {
+    // Block selection: each KV head's candidate ranges from its summaries (one task per head).
+    GlobalPool().ParallelFor(Hkv, [&](int64_t h0, int64_t h1, int) {
+      for (int64_t h = h0; h < h1; ++h) {
+        const auto hs = static_cast<size_t>(h);
+        reattention::CandidateRanges(q_rows_.data() + h * rows * D, rows, blocks_[static_cast<size_t>(layer * Hkv + h)],
+                                     n_mid, p_.select_share, candidate_scratch_[hs], &ranges_[hs]);
+      }
+    });
+    for (int64_t h = 0; h < Hkv; ++h) jobs_[static_cast<size_t>(h)].ranges = ranges_[static_cast<size_t>(h)];
   }
   scorer_.Run(jobs_, D, k);
   reattention::SelectSpans(best_i_, n_mid, p_.selection, sel_scratch_, &last_selected_[static_cast<size_t>(layer)]);
@@ -186,7 +209,7 @@ void ReAttentionKv::AttendChunk(int layer, float* q, const float* k, const float
   auto& selected = last_selected_[l];  // kept until this layer's next step, for reports
   selected.clear();
   const int64_t n_mid = N - p_.n_global - p_.n_local;
-  if (n_mid > 0) Select(layer, q, c, n_mid);
+  if (n_mid > 0) Select(layer, q, c, n_mid, decode);
   reattention::BuildScope(N, p_.n_global, p_.n_local, selected, c, &scope_);
   last_scope_[l] = static_cast<int64_t>(scope_.index.size());
   if (decode || n_mid <= 0)
@@ -212,6 +235,7 @@ uint64_t ReAttentionKv::kv_bytes() const {
   for (const auto& k : k_) total += k.size();
   for (const auto& k : k_rot_) total += k.size();
   for (const auto& v : v_) total += v.size();
+  for (const auto& b : blocks_) total += b.bytes();
   return total;
 }
 
@@ -221,6 +245,7 @@ void ReAttentionKv::Clear() {
   for (auto& v : v_) v.clear();
   for (auto& n : n_) n = 0;
   for (auto& s : last_selected_) s.clear();
+  for (auto& b : blocks_) b.Clear();
 }
 
 }  // namespace lm

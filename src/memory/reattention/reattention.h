@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "memory/memory.h"
+#include "memory/reattention/block_summaries.h"
 #include "memory/reattention/positions.h"
 #include "memory/reattention/scorer.h"
 #include "memory/reattention/selection.h"
@@ -42,6 +43,8 @@ struct ReAttentionParams {
   ops::KvDType kv_type = ops::KvDType::kF32;      // rotated keys and values: f32, f16 or q8_0
   ops::KvDType select_type = ops::KvDType::kF16;  // pre-RoPE selection keys: f16 or q8_0
   int64_t decode_max = 8;  // chunks of at most this many queries attend by key runs; 0: never
+  int64_t select_blocks = 0;   // decode: middle keys per block summary; 0: every key is scored (exact top-k)
+  double select_share = 0.2;   // decode with select_blocks: share of blocks each query row scores exactly
   // Largest attended set: the positions used never reach this, so it must fit the pretrained window.
   int64_t scope() const { return n_global + selection.recall_clip * selection.span + n_local; }
 };
@@ -73,7 +76,7 @@ class ReAttentionKv final : public Memory {
  private:
   void Append(int layer, const float* k, const float* v, int64_t c);
   void AttendChunk(int layer, float* q, const float* k, const float* v, int64_t c, float* out);
-  void Select(int layer, const float* q, int64_t c, int64_t n_mid);
+  void Select(int layer, const float* q, int64_t c, int64_t n_mid, bool decode);
   void AttendGathered(int layer, float* q, int64_t c, float* out);
   void AttendRuns(int layer, const float* q, int64_t c, float* out);
 
@@ -87,6 +90,7 @@ class ReAttentionKv final : public Memory {
   std::vector<int64_t> last_scope_;           // per layer
   std::vector<std::vector<int32_t>> last_selected_;  // per layer: the last step's selected middle indices
   std::vector<int32_t> pos_;                  // 0, 1, 2, ...: the stored keys' own positions
+  std::vector<reattention::BlockSummaries> blocks_;  // per (layer, kv head) with select_blocks; else empty
   // Scratch reused across steps.
   reattention::TopKScorer scorer_;
   std::vector<reattention::ScoreJob> jobs_;
@@ -95,6 +99,8 @@ class ReAttentionKv final : public Memory {
   std::vector<float> q_rows_;    // [Hkv, c*G, D] pre-RoPE queries grouped by KV head
   std::vector<float> best_s_;    // [Hkv, c*G, k]
   std::vector<int32_t> best_i_;  // [Hkv, c*G, k]
+  std::vector<std::vector<reattention::KeyRange>> ranges_;      // per kv head: block selection's candidates
+  std::vector<reattention::CandidateScratch> candidate_scratch_;  // per kv head
   std::vector<float> row_;            // one f32 row being rotated
   std::vector<uint8_t> k_sel_, v_sel_;  // [L, Hkv, D] f32 (f32 caches) or f16: gathered scope (prefill path)
   std::vector<float> q_var_;          // [runs, c, H, D] queries rotated per run (decode path)

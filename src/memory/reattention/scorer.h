@@ -4,6 +4,8 @@
 // 128-block approximation. Keys are f16 (half of f32's bytes) or q8_0 (about a quarter); the top-k is exact
 // over the keys as stored. Work is split over (job, row block, key segment) tasks on the global pool; key
 // segments (merged at the end) keep both cores busy at decode, where each job has only G query rows.
+// A job may name the key ranges to score (the candidates of block selection, block_summaries.h); the top-k
+// is then exact over those keys, and the segments split the named keys, not the whole key range, evenly.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,10 @@
 
 namespace lm::reattention {
 
+struct KeyRange {
+  int64_t begin = 0, n = 0;  // keys [begin, begin + n)
+};
+
 struct ScoreJob {
   const float* q = nullptr;  // [n_rows, D] f32
   int64_t n_rows = 0;
@@ -22,6 +28,7 @@ struct ScoreJob {
   ops::KvDType type = ops::KvDType::kF16;
   float* best_s = nullptr;    // [n_rows, k] out: descending scores
   int32_t* best_i = nullptr;  // [n_rows, k] out: key indices (-1 if fewer than k keys)
+  std::span<const KeyRange> ranges = {};  // sorted, disjoint, within [0, n_keys); empty: every key
 };
 
 class TopKScorer {
@@ -31,14 +38,18 @@ class TopKScorer {
  private:
   struct Task {
     int32_t job, row0, n_rows, seg;
-    int64_t key0, n_keys;
+    int64_t piece0, n_pieces;  // key ranges of this task in pieces_
   };
   std::vector<Task> tasks_;
+  std::vector<KeyRange> pieces_;
+  std::vector<KeyRange> seg_pieces_;  // one segment's pieces, shared by the tasks of its row groups
   struct Scratch {
     std::vector<float> scores;  // [row block, key block]
     std::vector<float> keys;    // [key block, D] widened to f32
   };
   std::vector<Scratch> scratch_;  // per thread
+  static void ScoreKeys(const ScoreJob& job, int64_t row0, int64_t n_rows, int64_t j0, int64_t nk, int64_t head_dim,
+                        int64_t k, Scratch& sc, float* bs, int32_t* bi);
   std::vector<float> seg_s_;                 // [segments, total rows, k]
   std::vector<int32_t> seg_i_;
   std::vector<int64_t> row_offset_;  // first row of each job in the segment buffers
