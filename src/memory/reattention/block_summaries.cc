@@ -34,6 +34,12 @@ void CandidateRanges(const float* q, int64_t n_rows, const BlockSummaries& s, in
                      CandidateScratch& sc, std::vector<KeyRange>* out) {
   out->clear();
   if (n_mid <= 0) return;
+  const auto append = [out](int64_t begin, int64_t n) {  // merged into the last range where they touch
+    if (!out->empty() && out->back().begin + out->back().n == begin)
+      out->back().n += n;
+    else
+      out->push_back({begin, n});
+  };
   const int64_t B = s.block(), nb = std::min(s.n_blocks(), n_mid / B);
   if (nb > 0) {
     const int64_t keep = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(share * static_cast<double>(nb))), 1, nb);
@@ -48,21 +54,10 @@ void CandidateRanges(const float* q, int64_t n_rows, const BlockSummaries& s, in
       const float threshold = sc.row[static_cast<size_t>(keep - 1)];
       for (int64_t b = 0; b < nb; ++b) sc.keep[static_cast<size_t>(b)] |= row[b] >= threshold;
     }
-    for (int64_t b = 0; b < nb; ++b) {
-      if (!sc.keep[static_cast<size_t>(b)]) continue;
-      if (!out->empty() && out->back().begin + out->back().n == b * B)
-        out->back().n += B;
-      else
-        out->push_back({b * B, B});
-    }
+    for (int64_t b = 0; b < nb; ++b)
+      if (sc.keep[static_cast<size_t>(b)]) append(b * B, B);
   }
-  const int64_t tail = nb * B;  // keys after the last complete block: always scored
-  if (tail < n_mid) {
-    if (!out->empty() && out->back().begin + out->back().n == tail)
-      out->back().n += n_mid - tail;
-    else
-      out->push_back({tail, n_mid - tail});
-  }
+  if (nb * B < n_mid) append(nb * B, n_mid - nb * B);  // keys after the last complete block: always scored
 }
 
 }  // namespace lm::reattention

@@ -40,8 +40,8 @@ struct CandidateScratch {
 };
 
 // The key ranges of the middle [0, n_mid) a step with query rows q [n_rows, D] scores exactly: for every row
-// the ceil(share * B) blocks (B complete blocks inside the middle) whose mean scores highest (ties: all of the
-// tied ones), unioned over the rows and merged into ranges, plus the keys after the last complete block.
+// the ceil(share * nb) blocks (of the nb complete blocks inside the middle) whose mean scores highest (ties: all
+// of the tied ones), unioned over the rows and merged into ranges, plus the keys after the last complete block.
 void CandidateRanges(const float* q, int64_t n_rows, const BlockSummaries& s, int64_t n_mid, double share,
                      CandidateScratch& scratch, std::vector<KeyRange>* out);
 
