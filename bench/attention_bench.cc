@@ -109,11 +109,11 @@ void BM_AttentionPrefillF32(benchmark::State& s) { Run(s, 512, s.range(0) + 512,
 // ReAttention's decode scope at 32K tokens: 32 global keys, 127 spans of 32 keys spread over the middle and
 // the 4096 most recent, each span its own run with its own query copy (ops::AttentionRuns); 8192 keys in all,
 // as BM_AttentionDecodeF16/8192 attends in one run. 30 layers in turn (cold), time per layer.
-void BM_AttentionDecodeRunsF16Cold(benchmark::State& state) {
+void RunRunsCold(benchmark::State& state, ops::KvDType t) {
   constexpr int kLayers = 30;
   constexpr int64_t kN = 32768, kSpans = 127, kSpan = 32;
   std::vector<KvData> layers;
-  for (int i = 0; i < kLayers; ++i) layers.push_back(Make(1, kN, ops::KvDType::kF16));
+  for (int i = 0; i < kLayers; ++i) layers.push_back(Make(1, kN, t));
   std::vector<ops::KeyRun> runs{{.k0 = 0, .n = 32, .q_variant = 0}};
   for (int64_t s = 0; s < kSpans; ++s)
     runs.push_back({.k0 = 64 + s * ((kN - 4096 - 128) / kSpans), .n = kSpan, .q_variant = 1 + s});
@@ -124,15 +124,18 @@ void BM_AttentionDecodeRunsF16Cold(benchmark::State& state) {
   for (auto _ : state) {
     KvData& d = layers[static_cast<size_t>(i)];
     i = (i + 1) % kLayers;
-    ops::AttentionArgs a = ArgsFor(d, 1, kN, ops::KvDType::kF16);
+    ops::AttentionArgs a = ArgsFor(d, 1, kN, t);
     a.q = q.data();
     ops::AttentionRuns(a, runs, n_var);
     benchmark::DoNotOptimize(d.out.data());
   }
 }
+void BM_AttentionDecodeRunsF16Cold(benchmark::State& s) { RunRunsCold(s, ops::KvDType::kF16); }
+void BM_AttentionDecodeRunsQ8_0Cold(benchmark::State& s) { RunRunsCold(s, ops::KvDType::kQ8_0); }
 
 BENCHMARK(BM_AttentionDecodeF16)->Arg(512)->Arg(4096)->Arg(8192)->UseRealTime();
 BENCHMARK(BM_AttentionDecodeRunsF16Cold)->UseRealTime();
+BENCHMARK(BM_AttentionDecodeRunsQ8_0Cold)->UseRealTime();
 BENCHMARK(BM_AttentionDecodeF16Cold)->Arg(4096)->Arg(8192)->UseRealTime();
 BENCHMARK(BM_AttentionDecodeQ8_0)->Arg(512)->Arg(4096)->Arg(8192)->UseRealTime();
 BENCHMARK(BM_AttentionDecodeQ8_0Cold)->Arg(4096)->Arg(8192)->UseRealTime();

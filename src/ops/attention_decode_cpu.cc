@@ -320,6 +320,10 @@ void DecodeRange(const AttentionArgs& a, int64_t j0, int64_t j1, const float* qs
   HWY_ALIGN float wide[kScratch ? kBlock * kD : 1];
   for (int64_t b0 = j0; b0 < j1; b0 += kBlock) {
     const int64_t n = std::min(kBlock, j1 - b0);
+    // Prefetch the next block's rows only where the range has a next block: past its end lie keys this
+    // call does not read (after a 32-key ReAttention span, the unselected middle), so the hints would
+    // double the span's memory traffic for nothing.
+    const bool pf = prefetch && b0 + kBlock < j1;
     bool any = false, all = true;  // all: every row sees every key of the block
     for (int64_t j = 0; j < n; ++j) {
       vis[j] = !a.causal || a.k_pos[b0 + j] <= max_pos;
@@ -336,21 +340,24 @@ void DecodeRange(const AttentionArgs& a, int64_t j0, int64_t j1, const float* qs
       float* acc = l + R;
       if constexpr (kWide<kD, P>) {
         int64_t ks = 0;
-        const float* kb = F32Rows<kD>(k + b0 * stride, stride, n, wide, &ks, prefetch);
+        const float* kb = F32Rows<kD>(k + b0 * stride, stride, n, wide, &ks, pf);
         ScoreWide<kD>(R, qs, kb, ks, n, s);  // scores of keys no row sees are masked below
       } else {
-        ScoreRows<kD, P>(static_cast<size_t>(R), qs, k + b0 * stride, stride, n, vis, s, prefetch);
+        ScoreRows<kD, P>(static_cast<size_t>(R), qs, k + b0 * stride, stride, n, vis, s, pf);
       }
       // Online softmax per row: mask, block max, rescale factor, p = exp(s - m) (exactly 0 where masked).
+      // Only the block's first n_vec lanes are touched: a short block (a 32-key ReAttention span, the cache's
+      // end) pads up to a whole vector with -inf (exp weighs nothing) and skips the rest; the accumulation
+      // reads p for j < n only. Spans of 32 then pay for 32 exponentials per row, not 64.
+      const int64_t n_vec = (n + static_cast<int64_t>(kN) - 1) / static_cast<int64_t>(kN) * static_cast<int64_t>(kN);
       for (int64_t r = 0; r < R; ++r) {
         float* sr = s + r * kBlock;
         float bmax = kNegInf;
-        // A short block (the cache's end, a 32-key ReAttention span) pads its tail: exp(-inf) weighs nothing.
-        for (int64_t j = n; j < kBlock; ++j) sr[j] = kNegInf;
+        for (int64_t j = n; j < n_vec; ++j) sr[j] = kNegInf;
         if (all) {  // the usual decode block: nothing to mask, a vector max
           const DF df;
           VF vmax = hn::LoadU(df, sr);
-          for (int64_t j = static_cast<int64_t>(kN); j < kBlock; j += static_cast<int64_t>(kN))
+          for (int64_t j = static_cast<int64_t>(kN); j < n_vec; j += static_cast<int64_t>(kN))
             vmax = hn::Max(vmax, hn::LoadU(df, sr + j));
           bmax = hn::GetLane(hn::MaxOfLanes(df, vmax));
         } else {
@@ -360,7 +367,7 @@ void DecodeRange(const AttentionArgs& a, int64_t j0, int64_t j1, const float* qs
           }
         }
         if (bmax == kNegInf) {  // this row sees nothing here: contributes zeros, keeps its state
-          std::fill(sr, sr + kBlock, 0.0f);
+          std::fill(sr, sr + n_vec, 0.0f);
           corr[r] = 1.0f;
           continue;
         }
@@ -370,7 +377,7 @@ void DecodeRange(const AttentionArgs& a, int64_t j0, int64_t j1, const float* qs
         const DF df;
         VF sum = hn::Zero(df);
         const VF mv = hn::Set(df, m_new), lo = hn::Set(df, -87.0f);
-        for (int64_t j = 0; j < kBlock; j += static_cast<int64_t>(kN)) {
+        for (int64_t j = 0; j < n_vec; j += static_cast<int64_t>(kN)) {
           const VF x = hn::Sub(hn::LoadU(df, sr + j), mv);
           // Below -87, exp underflows f32; masked keys (-inf) must weigh exactly 0.
           const VF p = hn::IfThenElseZero(hn::Ge(x, lo), hn::Exp(df, hn::Max(x, lo)));
@@ -381,12 +388,12 @@ void DecodeRange(const AttentionArgs& a, int64_t j0, int64_t j1, const float* qs
       }
       if constexpr (kWide<kD, P>) {
         if constexpr (std::is_same_v<P, KvQ8Ptr>) {
-          AccumulateQ8<kD>(R, s, v + b0 * stride, stride, n, vis, corr, acc, prefetch);
+          AccumulateQ8<kD>(R, s, v + b0 * stride, stride, n, vis, corr, acc, pf);
         } else {
           AccumulateWide<kD>(R, s, v + b0 * stride, stride, n, vis, corr, acc);
         }
       } else {
-        AccumulateRows<kD, P>(static_cast<size_t>(R), s, v + b0 * stride, stride, n, vis, corr, acc, prefetch);
+        AccumulateRows<kD, P>(static_cast<size_t>(R), s, v + b0 * stride, stride, n, vis, corr, acc, pf);
       }
     }
   }

@@ -17,7 +17,6 @@ namespace {
 constexpr int64_t kRowBlock = 64;    // query rows per sgemm
 constexpr int64_t kRowGroup = 512;   // query rows per task: a widened key block serves all of them
 constexpr int64_t kKeyBlock = 1024;  // keys per sgemm: 64 x 1024 scores = 256 KiB, stays in L2
-constexpr int64_t kMinSegKeys = 4096;
 // Up to this many rows (a decode step's query heads of one KV head) the products are SIMD row dots: sgemm's
 // packing would cost more than the products, and the sweep is then bound by reading the keys.
 constexpr int64_t kFewRows = 16;
@@ -54,63 +53,92 @@ void TopKScorer::ScoreKeys(const ScoreJob& job, int64_t row0, int64_t n_rows, in
   }
 }
 
+// Appends to pieces_ the next n named keys of `ranges`, from the cursor (ri, off), which it advances.
+void TopKScorer::TakeKeys(std::span<const KeyRange> ranges, int64_t n, size_t& ri, int64_t& off) {
+  while (n > 0 && ri < ranges.size()) {
+    const int64_t take = std::min(n, ranges[ri].n - off);
+    if (take > 0) pieces_.push_back({ranges[ri].begin + off, take});
+    n -= take;
+    off += take;
+    if (off >= ranges[ri].n) ++ri, off = 0;
+  }
+}
+
 void TopKScorer::Run(std::span<const ScoreJob> jobs, int64_t head_dim, int64_t k) {
   ThreadPool& pool = GlobalPool();
   const int n_threads = pool.n_threads();
   if (static_cast<int>(scratch_.size()) < n_threads) scratch_.resize(static_cast<size_t>(n_threads));
-  int64_t total_rows = 0, row_tasks = 0, max_keys = 0;
-  row_offset_.resize(jobs.size());
-  for (size_t j = 0; j < jobs.size(); ++j) {
-    LM_CHECK(jobs[j].type == ops::KvDType::kF16 || (jobs[j].type == ops::KvDType::kQ8_0 && head_dim % 32 == 0),
+  int64_t row_tasks = 0, total_keys = 0, max_rows = 0;
+  for (const ScoreJob& job : jobs) {
+    LM_CHECK(job.type == ops::KvDType::kF16 || (job.type == ops::KvDType::kQ8_0 && head_dim % 32 == 0),
              "top-k scorer: keys must be f16, or q8_0 with head_dim % 32 == 0 (head_dim ", head_dim, ")");
-    row_offset_[j] = total_rows;
-    total_rows += jobs[j].n_rows;
-    row_tasks += (jobs[j].n_rows + kRowGroup - 1) / kRowGroup;
-    max_keys = std::max(max_keys, ScoredKeys(jobs[j]));
+    row_tasks += (job.n_rows + kRowGroup - 1) / kRowGroup;
+    total_keys += ScoredKeys(job);
+    max_rows = std::max(max_rows, job.n_rows);
   }
-  // Enough tasks for every thread twice over; split keys only when rows alone do not provide them.
-  int64_t n_seg = 1;
-  if (row_tasks < 2 * n_threads)
-    n_seg = std::max<int64_t>(1, std::min((2 * n_threads + row_tasks - 1) / row_tasks, max_keys / kMinSegKeys));
   tasks_.clear();
   pieces_.clear();
-  for (size_t j = 0; j < jobs.size(); ++j) {
-    const ScoreJob& job = jobs[j];
-    const KeyRange whole{0, job.n_keys};
-    const std::span<const KeyRange> ranges = job.ranges.empty() ? std::span<const KeyRange>(&whole, 1) : job.ranges;
-    const int64_t seg_len = (ScoredKeys(job) + n_seg - 1) / n_seg;
-    size_t ri = 0;
-    int64_t off = 0;  // keys of ranges[ri] already given to earlier segments
-    for (int64_t s = 0; s < n_seg; ++s) {
-      // This segment's next seg_len named keys, as pieces of the ranges (in key order).
-      seg_pieces_.clear();
-      for (int64_t left = seg_len; left > 0 && ri < ranges.size();) {
-        const int64_t take = std::min(left, ranges[ri].n - off);
-        if (take > 0) seg_pieces_.push_back({ranges[ri].begin + off, take});
+  slot_first_.assign(1, 0);
+  job_task0_.assign(jobs.size(), 0);
+  job_n_seg_.assign(jobs.size(), 0);
+  int64_t buf = 0;  // top-k slots handed out so far
+  const auto add_task = [&](size_t j, int64_t r0, int64_t nr, int64_t piece0) {
+    if (job_n_seg_[j]++ == 0) job_task0_[j] = static_cast<int64_t>(tasks_.size());
+    tasks_.push_back({static_cast<int32_t>(j), static_cast<int32_t>(r0), static_cast<int32_t>(nr), piece0,
+                      static_cast<int64_t>(pieces_.size()) - piece0, buf});
+    buf += nr * k;
+  };
+  const bool few_rows = row_tasks < 2 * n_threads && max_rows <= kRowGroup;
+  if (few_rows) {
+    // Few rows (decode): the named keys of all jobs, in job order, are cut into one equal share per thread
+    // (a share may end one job and begin the next), so the threads finish together even where block
+    // selection names more keys for one KV head than for another. A job's shares are its key segments.
+    size_t j = 0, ri = 0;
+    int64_t used = 0, off = 0;  // named keys of job j already given out; its range cursor
+    for (int t = 0; t < n_threads; ++t) {
+      int64_t left = (t + 1) * total_keys / n_threads - t * total_keys / n_threads;
+      while (left > 0 && j < jobs.size()) {
+        const KeyRange whole{0, jobs[j].n_keys};
+        const auto ranges = jobs[j].ranges.empty() ? std::span<const KeyRange>(&whole, 1) : jobs[j].ranges;
+        const int64_t take = std::min(left, ScoredKeys(jobs[j]) - used);
+        if (take > 0) {
+          const auto piece0 = static_cast<int64_t>(pieces_.size());
+          TakeKeys(ranges, take, ri, off);
+          add_task(j, 0, jobs[j].n_rows, piece0);
+        }
         left -= take;
-        off += take;
-        if (off >= ranges[ri].n) ++ri, off = 0;
+        used += take;
+        if (used == ScoredKeys(jobs[j])) ++j, used = 0, ri = 0, off = 0;
       }
-      for (int64_t r0 = 0; r0 < job.n_rows; r0 += kRowGroup) {
-        tasks_.push_back({static_cast<int32_t>(j), static_cast<int32_t>(r0),
-                          static_cast<int32_t>(std::min(kRowGroup, job.n_rows - r0)), static_cast<int32_t>(s),
-                          static_cast<int64_t>(pieces_.size()), static_cast<int64_t>(seg_pieces_.size())});
-        pieces_.insert(pieces_.end(), seg_pieces_.begin(), seg_pieces_.end());
+      slot_first_.push_back(static_cast<int64_t>(tasks_.size()));
+    }
+  } else {
+    // Many rows (prefill): one task per (job, row group) over all its named keys.
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      const KeyRange whole{0, jobs[j].n_keys};
+      const auto ranges = jobs[j].ranges.empty() ? std::span<const KeyRange>(&whole, 1) : jobs[j].ranges;
+      for (int64_t r0 = 0; r0 < jobs[j].n_rows; r0 += kRowGroup) {
+        const auto piece0 = static_cast<int64_t>(pieces_.size());
+        size_t ri = 0;
+        int64_t off = 0;
+        TakeKeys(ranges, ScoredKeys(jobs[j]), ri, off);
+        add_task(j, r0, std::min(kRowGroup, jobs[j].n_rows - r0), piece0);
+        slot_first_.push_back(static_cast<int64_t>(tasks_.size()));
       }
     }
   }
-  seg_s_.resize(static_cast<size_t>(n_seg * total_rows * k));
+  seg_s_.resize(static_cast<size_t>(buf));
   seg_i_.resize(seg_s_.size());
-  pool.ParallelFor(static_cast<int64_t>(tasks_.size()), [&](int64_t t0, int64_t t1, int tid) {
+  const auto n_slots = static_cast<int64_t>(slot_first_.size()) - 1;
+  pool.ParallelFor(n_slots, [&](int64_t s0, int64_t s1, int tid) {
     Scratch& sc = scratch_[static_cast<size_t>(tid)];
     sc.scores.resize(static_cast<size_t>(kRowBlock * kKeyBlock));
     sc.keys.resize(static_cast<size_t>(kKeyBlock * head_dim));
-    for (int64_t t = t0; t < t1; ++t) {
+    for (int64_t t = slot_first_[static_cast<size_t>(s0)]; t < slot_first_[static_cast<size_t>(s1)]; ++t) {
       const Task& task = tasks_[static_cast<size_t>(t)];
       const ScoreJob& job = jobs[static_cast<size_t>(task.job)];
-      const int64_t base = (task.seg * total_rows + row_offset_[static_cast<size_t>(task.job)] + task.row0) * k;
-      float* bs = seg_s_.data() + base;
-      int32_t* bi = seg_i_.data() + base;
+      float* bs = seg_s_.data() + task.buf;
+      int32_t* bi = seg_i_.data() + task.buf;
       for (int64_t r = 0; r < task.n_rows; ++r) ResetTopK(bs + r * k, bi + r * k, k);
       for (int64_t p = task.piece0; p < task.piece0 + task.n_pieces; ++p) {
         const KeyRange piece = pieces_[static_cast<size_t>(p)];
@@ -120,14 +148,18 @@ void TopKScorer::Run(std::span<const ScoreJob> jobs, int64_t head_dim, int64_t k
       }
     }
   });
-  // Merge segments in key order, so ties still go to the earlier key.
+  // Merge each row's segments in key order, so ties still go to the earlier key. A job's tasks are
+  // consecutive: its key segments in the few-rows layout (every row), its row groups in the other.
   for (size_t j = 0; j < jobs.size(); ++j) {
+    const int64_t n_tasks = job_n_seg_[j];
     for (int64_t r = 0; r < jobs[j].n_rows; ++r) {
       float* out_s = jobs[j].best_s + r * k;
       int32_t* out_i = jobs[j].best_i + r * k;
       ResetTopK(out_s, out_i, k);
-      for (int64_t s = 0; s < n_seg; ++s) {
-        const int64_t base = (s * total_rows + row_offset_[j] + r) * k;
+      const int64_t first = few_rows ? 0 : r / kRowGroup, last = few_rows ? n_tasks : first + 1;
+      for (int64_t sg = first; sg < last && sg < n_tasks; ++sg) {
+        const Task& task = tasks_[static_cast<size_t>(job_task0_[j] + sg)];
+        const int64_t base = task.buf + (r - task.row0) * k;
         for (int64_t e = 0; e < k; ++e) {
           const int32_t idx = seg_i_[static_cast<size_t>(base + e)];
           if (idx < 0) break;
