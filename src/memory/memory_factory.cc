@@ -81,10 +81,14 @@ Result<Resolved> Resolve(const MemoryOptions& o, const ModelConfig& c) {
     LM_RETURN_IF_ERROR(Q8FitsHeads(select, c, "q8_0 selection keys need", "--select-type"));
     p.select_type = ToKvDType(select);
     LM_RETURN_IF_ERROR(NonNegative("select-blocks", o.select_blocks, true));
-    p.select_blocks = o.select_blocks.value_or(0);
+    // Block selection is on by default: over 1024 decode steps at 32K tokens it changed the mean NLL by
+    // +0.001 +/- 0.005 nats and decoded 1.33x faster than the exact sweep (38.99 vs 29.26 t/s, q8_0
+    // caches; docs/RESULTS.md); 0 restores the exact sweep.
+    p.select_blocks = o.select_blocks.value_or(32);
     if (o.select_share && p.select_blocks == 0)
       return InvalidArgument(StrCat("memory: --select-share ", *o.select_share,
-                                    " applies to block selection only; hint: add --select-blocks 32"));
+                                    " applies to block selection, which --select-blocks 0 turns off; hint: drop "
+                                    "one of the two"));
     p.select_share = o.select_share.value_or(0.2);
     if (!(p.select_share > 0 && p.select_share <= 1))
       return InvalidArgument(StrCat("memory: --select-share is ", p.select_share, "; it must lie in (0, 1]"));

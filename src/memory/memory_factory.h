@@ -29,7 +29,7 @@ struct MemoryOptions {
   std::optional<int64_t> clip;     // reattention: max distinct anchors ((W - global - local) / span)
   std::optional<int64_t> chunk;    // streaming/reattention: queries per selection step (512)
   std::optional<KvCacheType> select_type;  // reattention: pre-RoPE selection keys, f16 or q8_0 (f16)
-  std::optional<int64_t> select_blocks;    // reattention: keys per block summary at decode; 0: exact sweep (0)
+  std::optional<int64_t> select_blocks;    // reattention: keys per block summary at decode; 0: exact sweep (32)
   std::optional<double> select_share;      // reattention: share of blocks a query row scores exactly (0.2)
   std::optional<double> compress;  // razor: C in max(S0, N/C) (5)
   std::string head_profile;        // razor: file from `longmem calibrate-heads`

@@ -420,10 +420,11 @@ TEST_F(FactoryTest, DefaultsFollowTheWindow) {
   }
   auto d = DescribeMemory({.kind = "reattention"}, c());  // W = 256: global 32, local 128, clip (256-160)/32 = 3
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(*d, "reattention(global=32 local=128 top_k=4 span=32 clip=3 chunk=128 scope=256 select=f16)");
-  d = DescribeMemory({.kind = "reattention", .select_blocks = 16}, c());
+  EXPECT_EQ(*d, "reattention(global=32 local=128 top_k=4 span=32 clip=3 chunk=128 scope=256 select=f16 blocks=32 "
+                "share=0.2)");
+  d = DescribeMemory({.kind = "reattention", .select_blocks = 0}, c());  // the exact sweep
   ASSERT_TRUE(d.ok());
-  EXPECT_NE(d->find("select=f16 blocks=16 share=0.2)"), std::string::npos) << *d;
+  EXPECT_EQ(*d, "reattention(global=32 local=128 top_k=4 span=32 clip=3 chunk=128 scope=256 select=f16)");
 }
 
 TEST_F(FactoryTest, RefusesNonsense) {
@@ -435,7 +436,8 @@ TEST_F(FactoryTest, RefusesNonsense) {
   EXPECT_NE(Error({.kind = "reattention", .window = 64, .chunk = 100}).find("chunk 100"), std::string::npos);
   EXPECT_NE(Error({.kind = "reattention", .select_type = KvCacheType::kF32}).find("not f32"), std::string::npos);
   EXPECT_NE(Error({.kind = "reattention", .select_blocks = -1}).find("--select-blocks is -1"), std::string::npos);
-  EXPECT_NE(Error({.kind = "reattention", .select_share = 0.5}).find("hint: add --select-blocks"), std::string::npos);
+  EXPECT_NE(Error({.kind = "reattention", .select_blocks = 0, .select_share = 0.5}).find("--select-blocks 0 turns off"),
+            std::string::npos);
   EXPECT_NE(Error({.kind = "reattention", .select_blocks = 32, .select_share = 1.5}).find("(0, 1]"),
             std::string::npos);
   EXPECT_NE(Error({.kind = "razor"}).find("--head-profile"), std::string::npos);

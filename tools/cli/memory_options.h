@@ -62,7 +62,7 @@ inline void AddMemoryOptions(CLI::App& app, MemoryCliOptions& o) {
   app.add_option("--select-blocks", o.select_blocks,
                  "reattention: decode steps rank blocks of this many middle keys by their mean key and score "
                  "exactly only each query's top --select-share of them (a faster, approximate top-k); 0: score "
-                 "every key (0)");
+                 "every key, the exact top-k (32)");
   app.add_option("--select-share", o.select_share,
                  "reattention with --select-blocks: share of blocks each query scores exactly (0.2)");
   app.add_option("--compress", o.compress, "razor: C in max(S0, N/C) (5)");
