@@ -18,6 +18,7 @@
 #include "memory/reattention/reattention.h"
 #include "memory/streaming.h"
 #include "model/forward.h"
+#include "model/step_recorder.h"
 #include "model/tiny_model.h"
 #include "runtime/session.h"
 
@@ -179,29 +180,6 @@ TEST(Strategies, ReAttentionSelectsAndKeepsScopeBelowTheWindow) {
   EXPECT_EQ(raw->kv_bytes(), static_cast<uint64_t>(model->config().n_layer * 701 * model->config().kv_dim() * 10));
 }
 
-// Dense attention that records each step's size, and says its scope depends on the step when asked to.
-class StepRecorder final : public Memory {
- public:
-  StepRecorder(const MemoryGeometry& g, bool by_step) : dense_(g, 256, KvCacheType::kF32), by_step_(by_step) {}
-  std::string_view name() const override { return "steps"; }
-  RopeRegime rope_regime() const override { return dense_.rope_regime(); }
-  Status Attend(const AttendRequest& r) override {
-    if (r.layer == 0) steps.push_back(r.n_tokens);
-    return dense_.Attend(r);
-  }
-  Status CanAppend(int64_t n) const override { return dense_.CanAppend(n); }
-  int64_t n_tokens() const override { return dense_.n_tokens(); }
-  uint64_t kv_bytes() const override { return dense_.kv_bytes(); }
-  void Clear() override { dense_.Clear(); }
-  std::unique_ptr<Memory> Clone() const override { return std::make_unique<StepRecorder>(*this); }
-  bool scope_depends_on_step() const override { return by_step_; }
-  std::vector<int64_t> steps;
-
- private:
-  DenseKv dense_;
-  bool by_step_;
-};
-
 // The reference driver decodes a prompt's last token on its own, so the first generated token comes from a
 // scope voted by that token alone, not by the whole last chunk (spec A.4). Prefill does so for memories whose
 // scope depends on the step, and only for them; the logits are those of the last token either way.
@@ -212,13 +190,12 @@ TEST(Strategies, PrefillRunsTheLastTokenAloneWhenTheScopeDependsOnTheStep) {
   EXPECT_FALSE(DenseKv(Geo(), 256, KvCacheType::kF32).scope_depends_on_step());
   std::vector<float> logits[2];
   for (const bool by_step : {false, true}) {
-    auto mem = std::make_unique<StepRecorder>(Geo(), by_step);
-    StepRecorder* raw = mem.get();
-    Session s(model, std::move(mem));
+    auto steps = std::make_shared<std::vector<int64_t>>();
+    Session s(model, std::make_unique<test::StepRecorder>(Geo(), steps, by_step));
     ASSERT_TRUE(s.Prefill(prompt, 16).ok());
     const std::vector<int64_t> want =
         by_step ? std::vector<int64_t>{16, 16, 16, 16, 16, 16, 3, 1} : std::vector<int64_t>{16, 16, 16, 16, 16, 16, 4};
-    EXPECT_EQ(raw->steps, want) << "by_step=" << by_step;
+    EXPECT_EQ(*steps, want) << "by_step=" << by_step;
     EXPECT_EQ(s.n_past(), 100);
     logits[by_step].assign(s.logits().begin(), s.logits().end());
   }

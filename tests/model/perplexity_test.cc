@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "eval/perplexity.h"
-#include "memory/dense_kv.h"
 #include "model/forward.h"
+#include "model/step_recorder.h"
 #include "model/tiny_model.h"
 
 namespace lm {
@@ -27,35 +27,13 @@ std::vector<int32_t> Tokens(int n, int vocab) {
   return t;
 }
 
-// Dense f32 attention that records the size of every step of layer 0.
-class StepRecorder final : public Memory {
- public:
-  StepRecorder(const MemoryGeometry& g, std::shared_ptr<std::vector<int64_t>> steps)
-      : dense_(g, 256, KvCacheType::kF32), steps_(std::move(steps)) {}
-  std::string_view name() const override { return "steps"; }
-  RopeRegime rope_regime() const override { return dense_.rope_regime(); }
-  Status Attend(const AttendRequest& r) override {
-    if (r.layer == 0) steps_->push_back(r.n_tokens);
-    return dense_.Attend(r);
-  }
-  Status CanAppend(int64_t n) const override { return dense_.CanAppend(n); }
-  int64_t n_tokens() const override { return dense_.n_tokens(); }
-  uint64_t kv_bytes() const override { return dense_.kv_bytes(); }
-  void Clear() override { dense_.Clear(); }
-  std::unique_ptr<Memory> Clone() const override { return std::make_unique<StepRecorder>(*this); }
-
- private:
-  DenseKv dense_;
-  std::shared_ptr<std::vector<int64_t>> steps_;
-};
-
 TEST(Perplexity, DecodeTailReadsTheLastTokensOneStepEachAndScoresThemAlike) {
   auto model = Load();
   const auto tokens = Tokens(2 * 64 + 5, 128);
   auto steps = std::make_shared<std::vector<int64_t>>();
   PerplexityOptions o{.n_ctx = 64, .max_windows = 2, .batch = 16};
   o.make_memory = [&]() -> Result<std::unique_ptr<Memory>> {
-    return std::unique_ptr<Memory>(std::make_unique<StepRecorder>(GeometryOf(model->config()), steps));
+    return std::unique_ptr<Memory>(std::make_unique<test::StepRecorder>(GeometryOf(model->config()), steps));
   };
   auto batched = Perplexity(model, tokens, o);
   ASSERT_TRUE(batched.ok()) << batched.status().ToString();
