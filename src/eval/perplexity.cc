@@ -52,7 +52,7 @@ Result<PerplexityResult> Perplexity(std::shared_ptr<const Model> model, std::spa
     double wsum = 0;
     // Logits at j predict token j+1: score rows first .. n_ctx-2.
     auto score = [&](int64_t j, std::span<const float> logits) {
-      if (j < first || j + 1 >= o.n_ctx) return;
+      if (j + 1 >= o.n_ctx) return;
       const double nll = TokenNll(logits, window[static_cast<size_t>(j + 1)]);
       wsum += nll;
       sum_sq += nll * nll;

@@ -1,10 +1,10 @@
-// Block summaries for cheaper decode selection (an option, off by default): the mean pre-RoPE key of every
-// `block` consecutive middle keys of one KV head, InfLLM's "representative key" in its simplest form. A decode
-// step ranks the blocks by q . mean for each query row, keeps each row's top share of them, and scores exactly
-// only the keys of the union (TopKScorer ranges), so the sweep reads a share of the keys instead of all.
-// The top-k is then exact over the candidates and approximate against the whole middle: an anchor in a block
-// whose mean ranks low is missed. Quest's per-channel min/max bound was measured first and ranks worse at
-// every share on real keys (docs/long_context.md); as an exact pruning bound it prunes nothing.
+// Block summaries for cheaper decode selection (on by default in the memory factory): the mean pre-RoPE key
+// of every `block` consecutive middle keys of one KV head, InfLLM's "representative key" in its simplest form.
+// A decode step ranks the blocks by q . mean for each query row, keeps each row's top share of them, and
+// scores exactly only the keys of the union (TopKScorer ranges), so the sweep reads a share of the keys
+// instead of all. The top-k is then exact over the candidates and approximate against the whole middle: an
+// anchor in a block whose mean ranks low is missed. Quest's per-channel min/max bound was measured first and
+// ranks worse at every share on real keys (docs/long_context.md); as an exact pruning bound it prunes nothing.
 #pragma once
 
 #include <cstdint>

@@ -53,8 +53,11 @@ void TopKScorer::ScoreKeys(const ScoreJob& job, int64_t row0, int64_t n_rows, in
   }
 }
 
-// Appends to pieces_ the next n named keys of `ranges`, from the cursor (ri, off), which it advances.
-void TopKScorer::TakeKeys(std::span<const KeyRange> ranges, int64_t n, size_t& ri, int64_t& off) {
+// Appends to pieces_ the next n named keys of `job` (its ranges, or all its keys), from the cursor (ri, off),
+// which it advances.
+void TopKScorer::TakeKeys(const ScoreJob& job, int64_t n, size_t& ri, int64_t& off) {
+  const KeyRange whole{0, job.n_keys};
+  const auto ranges = job.ranges.empty() ? std::span<const KeyRange>(&whole, 1) : job.ranges;
   while (n > 0 && ri < ranges.size()) {
     const int64_t take = std::min(n, ranges[ri].n - off);
     if (take > 0) pieces_.push_back({ranges[ri].begin + off, take});
@@ -69,11 +72,14 @@ void TopKScorer::Run(std::span<const ScoreJob> jobs, int64_t head_dim, int64_t k
   const int n_threads = pool.n_threads();
   if (static_cast<int>(scratch_.size()) < n_threads) scratch_.resize(static_cast<size_t>(n_threads));
   int64_t row_tasks = 0, total_keys = 0, max_rows = 0;
-  for (const ScoreJob& job : jobs) {
+  job_keys_.resize(jobs.size());
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const ScoreJob& job = jobs[j];
     LM_CHECK(job.type == ops::KvDType::kF16 || (job.type == ops::KvDType::kQ8_0 && head_dim % 32 == 0),
              "top-k scorer: keys must be f16, or q8_0 with head_dim % 32 == 0 (head_dim ", head_dim, ")");
     row_tasks += (job.n_rows + kRowGroup - 1) / kRowGroup;
-    total_keys += ScoredKeys(job);
+    job_keys_[j] = ScoredKeys(job);
+    total_keys += job_keys_[j];
     max_rows = std::max(max_rows, job.n_rows);
   }
   tasks_.clear();
@@ -82,7 +88,10 @@ void TopKScorer::Run(std::span<const ScoreJob> jobs, int64_t head_dim, int64_t k
   job_task0_.assign(jobs.size(), 0);
   job_n_seg_.assign(jobs.size(), 0);
   int64_t buf = 0;  // top-k slots handed out so far
-  const auto add_task = [&](size_t j, int64_t r0, int64_t nr, int64_t piece0) {
+  // A task for rows [r0, r0 + nr) of job j over its next n_keys named keys (cursor ri, off).
+  const auto add_task = [&](size_t j, int64_t r0, int64_t nr, int64_t n_keys, size_t& ri, int64_t& off) {
+    const auto piece0 = static_cast<int64_t>(pieces_.size());
+    TakeKeys(jobs[j], n_keys, ri, off);
     if (job_n_seg_[j]++ == 0) job_task0_[j] = static_cast<int64_t>(tasks_.size());
     tasks_.push_back({static_cast<int32_t>(j), static_cast<int32_t>(r0), static_cast<int32_t>(nr), piece0,
                       static_cast<int64_t>(pieces_.size()) - piece0, buf});
@@ -98,31 +107,21 @@ void TopKScorer::Run(std::span<const ScoreJob> jobs, int64_t head_dim, int64_t k
     for (int t = 0; t < n_threads; ++t) {
       int64_t left = (t + 1) * total_keys / n_threads - t * total_keys / n_threads;
       while (left > 0 && j < jobs.size()) {
-        const KeyRange whole{0, jobs[j].n_keys};
-        const auto ranges = jobs[j].ranges.empty() ? std::span<const KeyRange>(&whole, 1) : jobs[j].ranges;
-        const int64_t take = std::min(left, ScoredKeys(jobs[j]) - used);
-        if (take > 0) {
-          const auto piece0 = static_cast<int64_t>(pieces_.size());
-          TakeKeys(ranges, take, ri, off);
-          add_task(j, 0, jobs[j].n_rows, piece0);
-        }
+        const int64_t take = std::min(left, job_keys_[j] - used);
+        if (take > 0) add_task(j, 0, jobs[j].n_rows, take, ri, off);
         left -= take;
         used += take;
-        if (used == ScoredKeys(jobs[j])) ++j, used = 0, ri = 0, off = 0;
+        if (used == job_keys_[j]) ++j, used = 0, ri = 0, off = 0;
       }
       slot_first_.push_back(static_cast<int64_t>(tasks_.size()));
     }
   } else {
     // Many rows (prefill): one task per (job, row group) over all its named keys.
     for (size_t j = 0; j < jobs.size(); ++j) {
-      const KeyRange whole{0, jobs[j].n_keys};
-      const auto ranges = jobs[j].ranges.empty() ? std::span<const KeyRange>(&whole, 1) : jobs[j].ranges;
       for (int64_t r0 = 0; r0 < jobs[j].n_rows; r0 += kRowGroup) {
-        const auto piece0 = static_cast<int64_t>(pieces_.size());
         size_t ri = 0;
         int64_t off = 0;
-        TakeKeys(ranges, ScoredKeys(jobs[j]), ri, off);
-        add_task(j, r0, std::min(kRowGroup, jobs[j].n_rows - r0), piece0);
+        add_task(j, r0, std::min(kRowGroup, jobs[j].n_rows - r0), job_keys_[j], ri, off);
         slot_first_.push_back(static_cast<int64_t>(tasks_.size()));
       }
     }

@@ -42,7 +42,7 @@ class TopKScorer {
     int64_t piece0, n_pieces;  // key ranges of this task in pieces_
     int64_t buf;               // its rows' running top-k at seg_s_ / seg_i_ + buf
   };
-  void TakeKeys(std::span<const KeyRange> ranges, int64_t n, size_t& ri, int64_t& off);
+  void TakeKeys(const ScoreJob& job, int64_t n, size_t& ri, int64_t& off);
   std::vector<Task> tasks_;
   std::vector<KeyRange> pieces_;
   std::vector<int64_t> slot_first_;   // tasks of pool slot s: [slot_first_[s], slot_first_[s + 1])
@@ -55,6 +55,7 @@ class TopKScorer {
                         int64_t k, Scratch& sc, float* bs, int32_t* bi);
   std::vector<float> seg_s_;  // per task: [its rows, k]
   std::vector<int32_t> seg_i_;
+  std::vector<int64_t> job_keys_;  // per job: keys it names (ScoredKeys)
   std::vector<int64_t> job_task0_, job_n_seg_;  // per job: its first task, its number of tasks (consecutive)
 };
 
