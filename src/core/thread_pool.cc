@@ -125,6 +125,17 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
   s.busy.store(false, std::memory_order_release);
 }
 
+void ThreadPool::ParallelForDynamic(int64_t n, const std::function<void(int64_t, int)>& fn) {
+  std::atomic<int64_t> next{0};
+  // One chunk per thread (at most n); each claims indices until none is left. A nested call runs the one
+  // chunk inline, which then claims them all.
+  ParallelFor(std::min<int64_t>(n, n_threads_), [&](int64_t, int64_t, int tid) {
+    for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < n;
+         i = next.fetch_add(1, std::memory_order_relaxed))
+      fn(i, tid);
+  });
+}
+
 namespace {
 int g_requested_threads = 0;
 }

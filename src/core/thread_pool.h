@@ -19,6 +19,11 @@ class ThreadPool {
   // Blocks until all chunks are done. Not re-entrant: nested calls run inline.
   void ParallelFor(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn);
 
+  // Calls fn(i, thread_index) once for every i in [0, n), threads claiming the next index as they finish
+  // the last: for tasks of uneven cost, where contiguous chunks would leave one thread with the dear ones.
+  // Which thread runs which index varies from call to call; results must not depend on it.
+  void ParallelForDynamic(int64_t n, const std::function<void(int64_t, int)>& fn);
+
  private:
   struct Impl;
   Impl* impl_;

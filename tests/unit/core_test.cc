@@ -61,6 +61,23 @@ TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
   }
 }
 
+TEST(ThreadPool, DynamicCoversEveryIndexExactlyOnceFromEveryThread) {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {1, 2, 5, 64}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      std::atomic<int> bad_tid{0};
+      for (int rep = 0; rep < 50; ++rep)
+        pool.ParallelForDynamic(n, [&](int64_t i, int tid) {
+          hits[static_cast<size_t>(i)].fetch_add(1);
+          if (tid < 0 || tid >= threads) bad_tid.fetch_add(1);
+        });
+      for (int64_t i = 0; i < n; ++i) EXPECT_EQ(hits[static_cast<size_t>(i)].load(), 50) << threads << " " << n;
+      EXPECT_EQ(bad_tid.load(), 0);
+    }
+  }
+}
+
 TEST(ThreadPool, NestedCallsRunInline) {
   ThreadPool pool(2);
   std::atomic<int> total{0};
