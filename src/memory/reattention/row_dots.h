@@ -12,12 +12,11 @@ namespace lm::reattention {
 void RowDotsF16(const float* q, int64_t n_rows, const uint16_t* keys, int64_t stride, int64_t n, int64_t D,
                 float* out);
 
-// Keys a q8_0 call widens at a time into its scratch: 64 x D floats (16 KiB at D = 64) stay in L1.
-inline constexpr int64_t kRowDotsQ8Keys = 64;
-
-// The same for q8_0 keys: n dense rows of D / 32 GGML q8_0 blocks (D % 32 == 0) at keys. Each key is widened
-// once into scratch (at least kRowDotsQ8Keys * D floats), its block scales multiplied in, then dotted with
-// every row: the products are those of the dequantised keys (ops::LoadKvRow) with the queries.
-void RowDotsQ8(const float* q, int64_t n_rows, const void* keys, int64_t n, int64_t D, float* scratch, float* out);
+// The same for q8_0 keys: n dense rows of D / 32 GGML q8_0 blocks (D % 32 == 0) at keys. Each key's values are
+// widened and their block scales multiplied in, then dotted with the rows: the products are those of the
+// dequantised keys (ops::LoadKvRow) with the queries. next, n_next: the keys the caller scores after these
+// (anywhere), prefetched as these run out; nullptr / 0 prefetches nothing past key n.
+void RowDotsQ8(const float* q, int64_t n_rows, const void* keys, int64_t n, int64_t D, float* out,
+               const void* next = nullptr, int64_t n_next = 0);
 
 }  // namespace lm::reattention

@@ -1,6 +1,6 @@
 // RowDotsF16 / RowDotsQ8 (Highway, AVX2 / AVX-512): each key is loaded and widened once and dotted with
-// every row while it is in registers (f16) or in L1 (q8_0, widened per block of keys); a scalar loop covers
-// head sizes that are not a multiple of the vector length.
+// every row (q8_0: every row of a group of three) while it is in registers; for f16 a scalar loop covers head
+// sizes that are not a multiple of the vector length (q8_0 heads are multiples of 32).
 #include "backend/cpu/hwy_targets.h"
 
 #undef HWY_TARGET_INCLUDE
@@ -81,20 +81,83 @@ void RowDotsF16Impl(const float* q, int64_t n_rows, const uint16_t* keys, int64_
   RowDots(q, n_rows, reinterpret_cast<const hwy::float16_t*>(keys), stride, n, D, out, n);
 }
 
-// A block of keys widened once into the L1 scratch serves every row: widening per row (as the f16 path
-// converts per load) would repeat the int8 -> f32 conversions and scale products G times.
-void RowDotsQ8Impl(const float* q, int64_t n_rows, const void* keys, int64_t n, int64_t D, float* scratch,
-                   float* out) {
+// Rows [0, R) of q against keys [0, n): each key's int8 values are widened and scaled once, in registers,
+// and multiplied into every row's accumulator (R rows x 4 keys of accumulators, 12 registers at R = 3), so
+// nothing is written back and read again as a widened copy would be. Prefetches run kAhead keys ahead,
+// past key n into `next` (the caller's next range): the keys right after a selected block are mostly
+// unselected ones, not worth the bandwidth.
+template <int R>
+void Q8RowGroup(const float* q, const BlockQ8_0* keys, int64_t n, int64_t D, float* out, int64_t out_stride,
+                const BlockQ8_0* next, int64_t n_next) {
+  const DF df;
+  const hn::Rebind<int8_t, DF> d8;
+  const hn::Rebind<int32_t, DF> d32;
+  const hn::Rebind<uint16_t, DF> d16;
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  constexpr int64_t kAhead = 32;  // keys prefetched ahead (about 2 KiB at D = 64)
+  const auto N = static_cast<int64_t>(hn::Lanes(df));
   const int64_t blocks = D / 32;
-  const auto* b = static_cast<const BlockQ8_0*>(keys);
-  for (int64_t j0 = 0; j0 < n; j0 += kRowDotsQ8Keys) {
-    const int64_t nb = std::min(kRowDotsQ8Keys, n - j0);
-    float* w = scratch;
-    for (int64_t e = 0; e < nb * blocks; ++e, ++b, w += 32) {
-      hwy::Prefetch(b + 4 * kRowDotsQ8Keys * blocks);
-      lm::ops::HWY_NAMESPACE::kv_load::WidenQ8Block(*b, w);
+  const auto widen = [&](const BlockQ8_0& b, int64_t i, hn::Vec<DF> scale) {
+    return hn::Mul(hn::ConvertTo(df, hn::PromoteTo(d32, hn::LoadU(d8, b.qs + i))), scale);
+  };
+  const auto scale_of = [&](const BlockQ8_0& b) { return hn::PromoteTo(df, hn::BitCast(dh, hn::Set(d16, b.d))); };
+  HWY_ALIGN float tmp[4];
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    for (int64_t u = 0; u < 4; ++u) {
+      const int64_t i = j + u + kAhead;
+      if (i < n)
+        hwy::Prefetch(keys + i * blocks);
+      else if (i - n < n_next)
+        hwy::Prefetch(next + (i - n) * blocks);
     }
-    RowDots(q, n_rows, static_cast<const float*>(scratch), D, nb, D, out + j0, n);
+    hn::Vec<DF> acc[4][R];
+    for (auto& key : acc)
+      for (auto& a : key) a = hn::Zero(df);
+    for (int64_t b = 0; b < blocks; ++b) {
+      for (int64_t u = 0; u < 4; ++u) {
+        const BlockQ8_0& blk = keys[(j + u) * blocks + b];
+        const auto scale = scale_of(blk);
+        for (int64_t i = 0; i < 32; i += N) {
+          const auto k = widen(blk, i, scale);
+          for (int r = 0; r < R; ++r) acc[u][r] = hn::MulAdd(hn::LoadU(df, q + r * D + b * 32 + i), k, acc[u][r]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      lm::ops::HWY_NAMESPACE::sum4::Sum4(df, acc[0][r], acc[1][r], acc[2][r], acc[3][r], tmp);
+      for (int64_t u = 0; u < 4; ++u) out[r * out_stride + j + u] = tmp[u];
+    }
+  }
+  for (; j < n; ++j) {
+    hn::Vec<DF> acc[R];
+    for (auto& a : acc) a = hn::Zero(df);
+    for (int64_t b = 0; b < blocks; ++b) {
+      const BlockQ8_0& blk = keys[j * blocks + b];
+      const auto scale = scale_of(blk);
+      for (int64_t i = 0; i < 32; i += N) {
+        const auto k = widen(blk, i, scale);
+        for (int r = 0; r < R; ++r) acc[r] = hn::MulAdd(hn::LoadU(df, q + r * D + b * 32 + i), k, acc[r]);
+      }
+    }
+    for (int r = 0; r < R; ++r) out[r * out_stride + j] = hn::GetLane(hn::SumOfLanes(df, acc[r]));
+  }
+}
+
+// Rows in groups of at most three (12 accumulators and the widened key fit AVX2's 16 registers); a key is
+// widened once per group, so G = 3 (the default model) widens it once.
+void RowDotsQ8Impl(const float* q, int64_t n_rows, const void* keys, int64_t n, int64_t D, float* out,
+                   const void* next, int64_t n_next) {
+  const auto* b = static_cast<const BlockQ8_0*>(keys);
+  const auto* nb = static_cast<const BlockQ8_0*>(next);
+  for (int64_t r0 = 0; r0 < n_rows; r0 += 3) {
+    const float* qr = q + r0 * D;
+    float* o = out + r0 * n;
+    switch (std::min<int64_t>(3, n_rows - r0)) {
+      case 1: Q8RowGroup<1>(qr, b, n, D, o, n, nb, n_next); break;
+      case 2: Q8RowGroup<2>(qr, b, n, D, o, n, nb, n_next); break;
+      default: Q8RowGroup<3>(qr, b, n, D, o, n, nb, n_next); break;
+    }
   }
 }
 
@@ -110,8 +173,9 @@ void RowDotsF16(const float* q, int64_t n_rows, const uint16_t* keys, int64_t st
                 float* out) {
   HWY_DYNAMIC_DISPATCH(RowDotsF16Impl)(q, n_rows, keys, stride, n, D, out);
 }
-void RowDotsQ8(const float* q, int64_t n_rows, const void* keys, int64_t n, int64_t D, float* scratch, float* out) {
-  HWY_DYNAMIC_DISPATCH(RowDotsQ8Impl)(q, n_rows, keys, n, D, scratch, out);
+void RowDotsQ8(const float* q, int64_t n_rows, const void* keys, int64_t n, int64_t D, float* out,
+               const void* next, int64_t n_next) {
+  HWY_DYNAMIC_DISPATCH(RowDotsQ8Impl)(q, n_rows, keys, n, D, out, next, n_next);
 }
 }  // namespace lm::reattention
 #endif

@@ -29,15 +29,21 @@ int64_t ScoredKeys(const ScoreJob& job) {
 }
 }  // namespace
 
-// Scores keys [j0, j0 + nk) of `job` (nk <= kKeyBlock) against its rows [row0, row0 + n_rows) and folds the
-// scores into those rows' running top-k (bs, bi).
-void TopKScorer::ScoreKeys(const ScoreJob& job, int64_t row0, int64_t n_rows, int64_t j0, int64_t nk,
+// Scores `keys` of `job` (at most kKeyBlock) against its rows [row0, row0 + n_rows) and folds the scores into
+// those rows' running top-k (bs, bi). `next`: the keys the task scores after these (empty at its end), which the
+// few-rows kernel prefetches as these run out: block selection's ranges are often single 32-key blocks, too
+// short for a prefetch inside the range to run ahead of the loads.
+void TopKScorer::ScoreKeys(const ScoreJob& job, int64_t row0, int64_t n_rows, KeyRange keys, KeyRange next,
                            int64_t head_dim, int64_t k, Scratch& sc, float* bs, int32_t* bi) {
-  const void* kb = static_cast<const uint8_t*>(job.keys) + ops::KvBytes(job.type, j0 * head_dim);
+  const auto at = [&](int64_t j) {
+    return static_cast<const uint8_t*>(job.keys) + ops::KvBytes(job.type, j * head_dim);
+  };
+  const void* kb = at(keys.begin);
+  const int64_t j0 = keys.begin, nk = keys.n;
   if (n_rows <= kFewRows) {
     const float* q = job.q + row0 * head_dim;
     if (job.type == ops::KvDType::kQ8_0)
-      RowDotsQ8(q, n_rows, kb, nk, head_dim, sc.keys.data(), sc.scores.data());
+      RowDotsQ8(q, n_rows, kb, nk, head_dim, sc.scores.data(), at(next.begin), next.n);
     else
       RowDotsF16(q, n_rows, static_cast<const uint16_t*>(kb), head_dim, nk, head_dim, sc.scores.data());
     for (int64_t r = 0; r < n_rows; ++r)
@@ -139,11 +145,16 @@ void TopKScorer::Run(std::span<const ScoreJob> jobs, int64_t head_dim, int64_t k
       float* bs = seg_s_.data() + task.buf;
       int32_t* bi = seg_i_.data() + task.buf;
       for (int64_t r = 0; r < task.n_rows; ++r) ResetTopK(bs + r * k, bi + r * k, k);
-      for (int64_t p = task.piece0; p < task.piece0 + task.n_pieces; ++p) {
+      const int64_t p_end = task.piece0 + task.n_pieces;
+      for (int64_t p = task.piece0; p < p_end; ++p) {
         const KeyRange piece = pieces_[static_cast<size_t>(p)];
-        for (int64_t j0 = piece.begin; j0 < piece.begin + piece.n; j0 += kKeyBlock)
-          ScoreKeys(job, task.row0, task.n_rows, j0, std::min(kKeyBlock, piece.begin + piece.n - j0), head_dim, k,
-                    sc, bs, bi);
+        const int64_t end = piece.begin + piece.n;
+        for (int64_t j0 = piece.begin; j0 < end; j0 += kKeyBlock) {
+          const KeyRange keys{j0, std::min(kKeyBlock, end - j0)};
+          KeyRange next{keys.begin + keys.n, std::min(kKeyBlock, end - keys.begin - keys.n)};  // rest of the piece
+          if (next.n == 0 && p + 1 < p_end) next = pieces_[static_cast<size_t>(p + 1)];   // else the next piece
+          ScoreKeys(job, task.row0, task.n_rows, keys, next, head_dim, k, sc, bs, bi);
+        }
       }
     }
   });

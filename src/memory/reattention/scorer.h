@@ -51,8 +51,8 @@ class TopKScorer {
     std::vector<float> keys;    // [key block, D] widened to f32
   };
   std::vector<Scratch> scratch_;  // per thread
-  static void ScoreKeys(const ScoreJob& job, int64_t row0, int64_t n_rows, int64_t j0, int64_t nk, int64_t head_dim,
-                        int64_t k, Scratch& sc, float* bs, int32_t* bi);
+  static void ScoreKeys(const ScoreJob& job, int64_t row0, int64_t n_rows, KeyRange keys, KeyRange next,
+                        int64_t head_dim, int64_t k, Scratch& sc, float* bs, int32_t* bi);
   std::vector<float> seg_s_;  // per task: [its rows, k]
   std::vector<int32_t> seg_i_;
   std::vector<int64_t> job_keys_;  // per job: keys it names (ScoredKeys)
