@@ -64,6 +64,10 @@ class ReAttentionKv final : public Memory {
   bool scope_depends_on_step() const override { return true; }
   int64_t AttendedByLastStep(int layer, int64_t begin, int64_t end) const override;
 
+  // Stores c tokens' pre-RoPE keys [c, Hkv, D] and values for `layer` without attending: loads a long cache
+  // fast for benchmarks and tests (Attend calls it first, then attends).
+  void Append(int layer, const float* k, const float* v, int64_t c);
+
   const ReAttentionParams& params() const { return p_; }
   // Keys attended by the last step of `layer` (for tests and reports).
   int64_t last_scope(int layer) const { return last_scope_[static_cast<size_t>(layer)]; }
@@ -74,7 +78,6 @@ class ReAttentionKv final : public Memory {
   }
 
  private:
-  void Append(int layer, const float* k, const float* v, int64_t c);
   void AttendChunk(int layer, float* q, const float* k, const float* v, int64_t c, float* out);
   void Select(int layer, const float* q, int64_t c, int64_t n_mid, bool decode);
   void AttendGathered(int layer, float* q, int64_t c, float* out);
