@@ -426,9 +426,10 @@ void Decode(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_var)
     for (int64_t j = r.k0; j < r.k0 + r.n; j += piece)
       sc.pieces.push_back({.k0 = j, .n = std::min(piece, r.k0 + r.n - j), .q_variant = r.q_variant});
   const auto n_pieces = static_cast<int64_t>(sc.pieces.size());
-  // Tasks: consecutive pieces grouped up to `piece` keys (the pool gives each thread a contiguous range of
-  // tasks, so tasks of equal size balance it). A task carries one partial state per KV head through its
-  // pieces (the online softmax goes on from one run to the next, whichever query copy scores it), so
+  // Tasks: consecutive pieces grouped up to `piece` keys, claimed by the threads as they finish (a task of
+  // ReAttention's scattered 32-key spans costs more than one of its contiguous local window, so equal key
+  // counts alone do not balance contiguous shares of tasks). A task carries one partial state per KV head
+  // through its pieces (the online softmax goes on from one run to the next, whichever query copy scores it), so
   // ReAttention's 127 spans of 32 keys cost neither 127 state initialisations nor 127 states to merge.
   sc.task_first.clear();
   for (int64_t ip = 0, keys = 0; ip < n_pieces; keys += sc.pieces[static_cast<size_t>(ip)].n, ++ip)
@@ -465,14 +466,12 @@ void Decode(const AttentionArgs& a, std::span<const KeyRun> runs, int64_t n_var)
   // with, 87 / 57 t/s without).
   const bool prefetch = std::is_same_v<P, KvQ8Ptr> &&
                         total * Hkv * static_cast<int64_t>(kRowBytes<kD, P>) * 2 >= (int64_t{1} << 20);
-  GlobalPool().ParallelFor(n_tasks, [&](int64_t b, int64_t e, int) {
-    for (int64_t t = b; t < e; ++t) {
-      InitStates<kD>(Hkv, R, partial + t * slot, n_tasks * slot);
-      for (int64_t ip = task_first[t]; ip < task_first[t + 1]; ++ip) {
-        const KeyRun& pc = pieces[ip];
-        DecodeRange<kD, P>(a, pc.k0, pc.k0 + pc.n, qs + pc.q_variant * Hkv * R * D, row_pos, R, partial + t * slot,
-                           n_tasks * slot, prefetch);
-      }
+  GlobalPool().ParallelForDynamic(n_tasks, [&](int64_t t, int) {
+    InitStates<kD>(Hkv, R, partial + t * slot, n_tasks * slot);
+    for (int64_t ip = task_first[t]; ip < task_first[t + 1]; ++ip) {
+      const KeyRun& pc = pieces[ip];
+      DecodeRange<kD, P>(a, pc.k0, pc.k0 + pc.n, qs + pc.q_variant * Hkv * R * D, row_pos, R, partial + t * slot,
+                         n_tasks * slot, prefetch);
     }
   });
   // Merge: out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M).
