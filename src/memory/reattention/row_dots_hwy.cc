@@ -14,7 +14,6 @@
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "memory/reattention/row_dots.h"
-#include "ops/kv_load-inl.h"
 #include "ops/sum4-inl.h"
 
 HWY_BEFORE_NAMESPACE();
