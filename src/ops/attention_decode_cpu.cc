@@ -233,10 +233,6 @@ void AccumulateQ8Rows(const float* p, KvQ8Ptr v, int64_t stride, int64_t n, cons
                       bool prefetch) {
   constexpr size_t kVB = 32 / kN;  // vectors per q8_0 block
   const DF df;
-  const hn::Rebind<int8_t, DF> d8;
-  const hn::Rebind<int32_t, DF> d32;
-  const hn::Rebind<uint16_t, DF> d16;
-  const hn::Rebind<hwy::float16_t, DF> dh;
   for (size_t blk = 0; blk < kD / 32; ++blk) {
     VF o[kRows][kVB];
     for (size_t r = 0; r < kRows; ++r)
@@ -245,11 +241,11 @@ void AccumulateQ8Rows(const float* p, KvQ8Ptr v, int64_t stride, int64_t n, cons
       if (!any_visible[j]) continue;
       const BlockQ8_0& b = v.base[((v.e + j * stride) >> 5) + static_cast<int64_t>(blk)];
       if (prefetch && blk == 0) PrefetchRow<kD>(v + (j + kBlock) * stride);
-      const VF d = hn::PromoteTo(df, hn::BitCast(dh, hn::Set(d16, b.d)));
+      const VF d = kv_load::Q8Scale(b);
       VF pr[kRows];
       for (size_t r = 0; r < kRows; ++r) pr[r] = hn::Mul(hn::Set(df, p[static_cast<int64_t>(r) * kBlock + j]), d);
       for (size_t i = 0; i < kVB; ++i) {
-        const VF x = hn::ConvertTo(df, hn::PromoteTo(d32, hn::LoadU(d8, b.qs + i * kN)));
+        const VF x = kv_load::Q8Ints(b, i * kN);
         for (size_t r = 0; r < kRows; ++r) o[r][i] = hn::MulAdd(pr[r], x, o[r][i]);
       }
     }

@@ -49,29 +49,31 @@ HWY_INLINE hn::Vec<DF> LoadKv(const float* p) { return hn::LoadU(DF(), p); }
 HWY_INLINE hn::Vec<DF> LoadKv(const hwy::float16_t* p) {
   return hn::PromoteTo(DF(), hn::LoadU(hn::Rebind<hwy::float16_t, DF>(), p));
 }
+// A q8_0 block's scale in every lane, widened by the vector unit (F16C on x86): the scalar F16ToF32 cost more
+// than the load itself.
+HWY_INLINE hn::Vec<DF> Q8Scale(const BlockQ8_0& b) {
+  const hn::Rebind<uint16_t, DF> d16;
+  return hn::PromoteTo(DF(), hn::BitCast(hn::Rebind<hwy::float16_t, DF>(), hn::Set(d16, b.d)));
+}
+// Elements [i, i + kN) of a q8_0 block as f32, before the scale (i a multiple of kN).
+HWY_INLINE hn::Vec<DF> Q8Ints(const BlockQ8_0& b, size_t i) {
+  const hn::Rebind<int8_t, DF> d8;
+  const hn::Rebind<int32_t, DF> d32;
+  return hn::ConvertTo(DF(), hn::PromoteTo(d32, hn::LoadU(d8, b.qs + i)));
+}
+
 // kN <= 32 elements never straddle a block: callers load at offsets that are multiples of kN, and 32 % kN == 0.
 HWY_INLINE hn::Vec<DF> LoadKv(KvQ8Ptr p) {
   static_assert(32 % hn::MaxLanes(DF()) == 0, "q8_0 loads must stay inside one block");
   const BlockQ8_0& b = p.base[p.e >> 5];
-  const hn::Rebind<int8_t, DF> d8;
-  const hn::Rebind<int32_t, DF> d32;
-  const hn::Rebind<uint16_t, DF> d16;
-  const auto x = hn::ConvertTo(DF(), hn::PromoteTo(d32, hn::LoadU(d8, b.qs + (p.e & 31))));
-  // The scale widened by the vector unit (F16C on x86): the scalar F16ToF32 cost more than the load itself.
-  const auto scale = hn::PromoteTo(DF(), hn::BitCast(hn::Rebind<hwy::float16_t, DF>(), hn::Set(d16, b.d)));
-  return hn::Mul(x, scale);
+  return hn::Mul(Q8Ints(b, static_cast<size_t>(p.e & 31)), Q8Scale(b));
 }
 
-// The 32 f32 values of one q8_0 block at dst, its scale widened once (the decode kernel's widened K rows,
-// ReAttention's q8_0 selection keys).
+// The 32 f32 values of one q8_0 block at dst, its scale widened once (the decode kernel's widened K rows).
 HWY_INLINE void WidenQ8Block(const BlockQ8_0& b, float* dst) {
   const DF df;
-  const hn::Rebind<int8_t, DF> d8;
-  const hn::Rebind<int32_t, DF> d32;
-  const hn::Rebind<uint16_t, DF> d16;
-  const auto scale = hn::PromoteTo(df, hn::BitCast(hn::Rebind<hwy::float16_t, DF>(), hn::Set(d16, b.d)));
-  for (size_t i = 0; i < 32; i += hn::Lanes(df))
-    hn::StoreU(hn::Mul(hn::ConvertTo(df, hn::PromoteTo(d32, hn::LoadU(d8, b.qs + i))), scale), df, dst + i);
+  const auto scale = Q8Scale(b);
+  for (size_t i = 0; i < 32; i += hn::Lanes(df)) hn::StoreU(hn::Mul(Q8Ints(b, i), scale), df, dst + i);
 }
 }  // namespace kv_load
 }  // namespace lm::ops::HWY_NAMESPACE

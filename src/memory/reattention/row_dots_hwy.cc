@@ -14,6 +14,7 @@
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "memory/reattention/row_dots.h"
+#include "ops/kv_load-inl.h"
 #include "ops/sum4-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -88,18 +89,14 @@ void RowDotsF16Impl(const float* q, int64_t n_rows, const uint16_t* keys, int64_
 template <int R>
 void Q8RowGroup(const float* q, const BlockQ8_0* keys, int64_t n, int64_t D, float* out, int64_t out_stride,
                 const BlockQ8_0* next, int64_t n_next) {
+  namespace kv = lm::ops::HWY_NAMESPACE::kv_load;
   const DF df;
-  const hn::Rebind<int8_t, DF> d8;
-  const hn::Rebind<int32_t, DF> d32;
-  const hn::Rebind<uint16_t, DF> d16;
-  const hn::Rebind<hwy::float16_t, DF> dh;
   constexpr int64_t kAhead = 32;  // keys prefetched ahead (about 2 KiB at D = 64)
   const auto N = static_cast<int64_t>(hn::Lanes(df));
   const int64_t blocks = D / 32;
-  const auto widen = [&](const BlockQ8_0& b, int64_t i, hn::Vec<DF> scale) {
-    return hn::Mul(hn::ConvertTo(df, hn::PromoteTo(d32, hn::LoadU(d8, b.qs + i))), scale);
+  const auto widen = [](const BlockQ8_0& b, int64_t i, hn::Vec<DF> scale) {
+    return hn::Mul(kv::Q8Ints(b, static_cast<size_t>(i)), scale);
   };
-  const auto scale_of = [&](const BlockQ8_0& b) { return hn::PromoteTo(df, hn::BitCast(dh, hn::Set(d16, b.d))); };
   HWY_ALIGN float tmp[4];
   int64_t j = 0;
   for (; j + 4 <= n; j += 4) {
@@ -116,7 +113,7 @@ void Q8RowGroup(const float* q, const BlockQ8_0* keys, int64_t n, int64_t D, flo
     for (int64_t b = 0; b < blocks; ++b) {
       for (int64_t u = 0; u < 4; ++u) {
         const BlockQ8_0& blk = keys[(j + u) * blocks + b];
-        const auto scale = scale_of(blk);
+        const auto scale = kv::Q8Scale(blk);
         for (int64_t i = 0; i < 32; i += N) {
           const auto k = widen(blk, i, scale);
           for (int r = 0; r < R; ++r) acc[u][r] = hn::MulAdd(hn::LoadU(df, q + r * D + b * 32 + i), k, acc[u][r]);
@@ -133,7 +130,7 @@ void Q8RowGroup(const float* q, const BlockQ8_0* keys, int64_t n, int64_t D, flo
     for (auto& a : acc) a = hn::Zero(df);
     for (int64_t b = 0; b < blocks; ++b) {
       const BlockQ8_0& blk = keys[j * blocks + b];
-      const auto scale = scale_of(blk);
+      const auto scale = kv::Q8Scale(blk);
       for (int64_t i = 0; i < 32; i += N) {
         const auto k = widen(blk, i, scale);
         for (int r = 0; r < R; ++r) acc[r] = hn::MulAdd(hn::LoadU(df, q + r * D + b * 32 + i), k, acc[r]);
