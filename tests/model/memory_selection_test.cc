@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -39,6 +40,37 @@ TEST(TopK, FewerKeysThanKLeavesEmptySlots) {
   PushTopK(bs, bi, 3, s, 1, 0);
   EXPECT_EQ(bi[0], 0);
   EXPECT_EQ(bi[1], -1);
+}
+
+// Every k of every kind of input, against a full sort: many distinct values, few repeated ones (ties spanning
+// the bucket boundaries), one value, a single element, clustered values with a far outlier (most in one
+// bucket), and a range beyond float (max - min overflows).
+TEST(KthLargest, MatchesNthElementForEveryK) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd;
+  std::vector<std::vector<float>> inputs;
+  for (int64_t n : {1, 2, 7, 257, 900}) {
+    std::vector<float> x(static_cast<size_t>(n));
+    for (auto& v : x) v = 10.0f * nd(rng);
+    inputs.push_back(x);
+    for (auto& v : x) v = std::round(v / 8.0f);  // few distinct values
+    inputs.push_back(x);
+  }
+  inputs.push_back(std::vector<float>(33, -2.5f));
+  std::vector<float> clustered(500);
+  for (auto& v : clustered) v = 1.0f + 1e-4f * nd(rng);
+  clustered[17] = 1e6f;
+  inputs.push_back(clustered);
+  inputs.push_back({3e38f, -3e38f, 0.0f, 1.0f, -1.0f, 3e38f});
+  std::vector<float> scratch;
+  for (const auto& x : inputs) {
+    SCOPED_TRACE(x.size());
+    std::vector<float> sorted = x;
+    std::sort(sorted.begin(), sorted.end(), std::greater<float>());
+    for (int64_t k = 1; k <= static_cast<int64_t>(x.size()); ++k)
+      ASSERT_EQ(KthLargest(x.data(), static_cast<int64_t>(x.size()), k, scratch), sorted[static_cast<size_t>(k - 1)])
+          << "k " << k;
+  }
 }
 
 TEST(Selection, SpansAroundPeaksClampedMergedSorted) {
@@ -149,6 +181,23 @@ TEST(RowDots, MatchStoredKeysOnEveryTarget) {
             ASSERT_NEAR(out8[i], s8, 1e-4 * (1 + std::fabs(s8))) << "D " << D << " rows " << rows << " key " << j;
           }
       }
+  });
+}
+
+// The top-k's skip on every target: the first score strictly above the floor (equal is not above), at every
+// offset of a vector pair and past the last whole pair, or n when there is none.
+TEST(FirstAbove, FindsTheFirstScoreAboveTheFloorOnEveryTarget) {
+  test::ForEachHwyTarget([] {
+    for (int64_t n : {0, 1, 7, 40, 67}) {
+      std::vector<float> s(static_cast<size_t>(n), 1.0f);
+      EXPECT_EQ(FirstAbove(s.data(), n, 1.0f), n) << "n " << n;
+      for (int64_t at = 0; at < n; ++at) {
+        std::fill(s.begin(), s.end(), -3.0f);
+        s[static_cast<size_t>(at)] = 2.0f;
+        if (at + 1 < n) s[static_cast<size_t>(n - 1)] = 5.0f;  // a later one must not win
+        ASSERT_EQ(FirstAbove(s.data(), n, 1.5f), at) << "n " << n;
+      }
+    }
   });
 }
 

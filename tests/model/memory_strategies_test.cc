@@ -281,6 +281,46 @@ TEST(Strategies, ReAttentionSelectionFindsPlantedKeysWithF16AndQ8KeysAndBlocks) 
   }
 }
 
+// Block selection with two KV heads: each query row is ranked against its own KV head's block means (the
+// rows of all heads are spread over the threads as one list). Keys planted in the second head only, found by
+// that head's queries only, must be selected at every decode step.
+TEST(Strategies, ReAttentionBlockSelectionRanksEachRowAgainstItsOwnKvHead) {
+  const int64_t D = 64, Hkv = 2, H = 6, n = 2000;
+  const MemoryGeometry g{.n_layer = 1, .n_head = H, .n_head_kv = Hkv, .head_dim = D, .rope = {}};
+  ReAttentionParams p{.n_global = 4, .n_local = 64, .chunk = 64, .kv_type = ops::KvDType::kF16, .select_blocks = 4,
+                      .select_share = 0.05};
+  p.selection = {.top_k = 4, .span = 8, .recall_clip = 16};
+  ReAttentionKv mem(g, p);
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd;
+  std::vector<float> u(static_cast<size_t>(D));
+  for (auto& x : u) x = 2.0f * nd(rng);
+  std::vector<float> k(static_cast<size_t>(n * Hkv * D)), v(k.size()), q(static_cast<size_t>(n * H * D)), out(q.size());
+  for (auto& x : k) x = nd(rng);
+  for (auto& x : v) x = nd(rng);
+  for (auto& x : q) x = nd(rng);
+  const int64_t planted[] = {300, 1111};
+  for (int64_t a : planted)
+    for (int64_t d = 0; d < D; ++d) k[static_cast<size_t>((a * Hkv + 1) * D + d)] = u[static_cast<size_t>(d)];
+  std::vector<int32_t> pos(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = static_cast<int32_t>(i);
+  ASSERT_TRUE(mem.Attend({.layer = 0, .q = q.data(), .k = k.data(), .v = v.data(), .pos = pos.data(),
+                          .n_tokens = n - 3, .out = out.data()})
+                  .ok());
+  for (int64_t step = n - 3; step < n; ++step) {
+    float* qs = q.data() + step * H * D;
+    for (int64_t h = H / Hkv; h < H; ++h)  // the second KV head's query heads look for u
+      for (int64_t d = 0; d < D; ++d) qs[h * D + d] = u[static_cast<size_t>(d)] + 0.3f * nd(rng);
+    ASSERT_TRUE(mem.Attend({.layer = 0, .q = qs, .k = k.data() + step * Hkv * D, .v = v.data() + step * Hkv * D,
+                            .pos = pos.data() + step, .n_tokens = 1, .out = out.data() + step * H * D})
+                    .ok());
+    const auto& sel = mem.last_selected();
+    for (int64_t a : planted)
+      EXPECT_TRUE(std::binary_search(sel.begin(), sel.end(), static_cast<int32_t>(a - p.n_global)))
+          << "step " << step << ": planted key " << a << " not selected";
+  }
+}
+
 // With every block kept (share 1) block selection scores every middle key: the same logits, bit for bit, as
 // the exact sweep; with a share of 0.1 it scores fewer and still recalls spans within the scope.
 TEST(Strategies, ReAttentionBlockSelectionWithEveryBlockIsTheExactSweep) {

@@ -1,12 +1,13 @@
-// BlockSummaries: running per-block key means; CandidateRanges: per-row top share of blocks by q . mean.
+// BlockSummaries: running per-block key means; per-row top share of blocks by q . mean
+// (scores and a threshold per row, then the union of the kept blocks as ranges).
 #include "memory/reattention/block_summaries.h"
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 
 #include "core/half.h"
 #include "memory/reattention/row_dots.h"
+#include "memory/reattention/selection.h"
 
 namespace lm::reattention {
 
@@ -30,34 +31,54 @@ void BlockSummaries::Clear() {
   means_.clear();
 }
 
-void CandidateRanges(const float* q, int64_t n_rows, const BlockSummaries& s, int64_t n_mid, double share,
-                     CandidateScratch& sc, std::vector<KeyRange>* out) {
+BlockPlan PlanBlocks(const BlockSummaries& s, int64_t n_mid, double share) {
+  BlockPlan p;
+  p.nb = std::max<int64_t>(0, std::min(s.n_blocks(), n_mid / s.block()));
+  if (p.nb > 0)
+    p.keep = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(share * static_cast<double>(p.nb))), 1, p.nb);
+  return p;
+}
+
+void BlockScores(const float* q, int64_t n_rows, const BlockSummaries& s, int64_t b0, int64_t n, float* out,
+                 int64_t out_stride) {
+  const int64_t D = s.head_dim();
+  RowDotsF16(q, n_rows, s.means() + b0 * D, D, n, D, out, out_stride);
+}
+
+void RangesFromScores(const float* scores, const float* thresholds, int64_t n_rows, const BlockPlan& plan,
+                      int64_t block, int64_t n_mid, std::vector<uint8_t>& keep, std::vector<KeyRange>* out) {
   out->clear();
-  if (n_mid <= 0) return;
   const auto append = [out](int64_t begin, int64_t n) {  // merged into the last range where they touch
     if (!out->empty() && out->back().begin + out->back().n == begin)
       out->back().n += n;
     else
       out->push_back({begin, n});
   };
-  const int64_t B = s.block(), nb = std::min(s.n_blocks(), n_mid / B);
-  if (nb > 0) {
-    const int64_t keep = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(share * static_cast<double>(nb))), 1, nb);
-    sc.scores.resize(static_cast<size_t>(n_rows * nb));
-    sc.keep.assign(static_cast<size_t>(nb), 0);
-    const int64_t head_dim = s.head_dim();
-    RowDotsF16(q, n_rows, s.means(), head_dim, nb, head_dim, sc.scores.data());
-    for (int64_t r = 0; r < n_rows; ++r) {
-      const float* row = sc.scores.data() + r * nb;
-      sc.row.assign(row, row + nb);
-      std::nth_element(sc.row.begin(), sc.row.begin() + (keep - 1), sc.row.end(), std::greater<float>());
-      const float threshold = sc.row[static_cast<size_t>(keep - 1)];
-      for (int64_t b = 0; b < nb; ++b) sc.keep[static_cast<size_t>(b)] |= row[b] >= threshold;
-    }
-    for (int64_t b = 0; b < nb; ++b)
-      if (sc.keep[static_cast<size_t>(b)]) append(b * B, B);
+  const int64_t nb = plan.nb;
+  keep.assign(static_cast<size_t>(nb), 0);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const float* row = scores + r * nb;
+    const float threshold = thresholds[r];
+    for (int64_t b = 0; b < nb; ++b) keep[static_cast<size_t>(b)] |= row[b] >= threshold;
   }
-  if (nb * B < n_mid) append(nb * B, n_mid - nb * B);  // keys after the last complete block: always scored
+  for (int64_t b = 0; b < nb; ++b)
+    if (keep[static_cast<size_t>(b)]) append(b * block, block);
+  if (nb * block < n_mid) append(nb * block, n_mid - nb * block);
+}
+
+void CandidateRanges(const float* q, int64_t n_rows, const BlockSummaries& s, int64_t n_mid, double share,
+                     CandidateScratch& sc, std::vector<KeyRange>* out) {
+  out->clear();
+  if (n_mid <= 0) return;
+  const BlockPlan plan = PlanBlocks(s, n_mid, share);
+  sc.scores.resize(static_cast<size_t>(n_rows * plan.nb));
+  sc.thresholds.resize(static_cast<size_t>(n_rows));
+  if (plan.nb > 0) {
+    BlockScores(q, n_rows, s, 0, plan.nb, sc.scores.data(), plan.nb);
+    for (int64_t r = 0; r < n_rows; ++r)
+      sc.thresholds[static_cast<size_t>(r)] = KthLargest(sc.scores.data() + r * plan.nb, plan.nb, plan.keep, sc.kth);
+  }
+  RangesFromScores(sc.scores.data(), sc.thresholds.data(), n_rows, plan, s.block(), n_mid, sc.keep, out);
 }
 
 }  // namespace lm::reattention

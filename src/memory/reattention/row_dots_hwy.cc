@@ -77,8 +77,8 @@ void RowDots(const float* q, int64_t n_rows, const T* keys, int64_t stride, int6
 }
 
 void RowDotsF16Impl(const float* q, int64_t n_rows, const uint16_t* keys, int64_t stride, int64_t n, int64_t D,
-                    float* out) {
-  RowDots(q, n_rows, reinterpret_cast<const hwy::float16_t*>(keys), stride, n, D, out, n);
+                    float* out, int64_t out_stride) {
+  RowDots(q, n_rows, reinterpret_cast<const hwy::float16_t*>(keys), stride, n, D, out, out_stride > 0 ? out_stride : n);
 }
 
 // Rows [0, R) of q against keys [0, n): each key's int8 values are widened and scaled once, in registers,
@@ -157,6 +157,18 @@ void RowDotsQ8Impl(const float* q, int64_t n_rows, const void* keys, int64_t n, 
   }
 }
 
+int64_t FirstAboveImpl(const float* s, int64_t n, float floor) {
+  const DF df;
+  const auto N = static_cast<int64_t>(hn::Lanes(df));
+  const auto f = hn::Set(df, floor);
+  int64_t j = 0;
+  for (; j + 2 * N <= n; j += 2 * N)  // two vectors per test; the scalar loop below finds the lane
+    if (!hn::AllFalse(df, hn::Or(hn::Gt(hn::LoadU(df, s + j), f), hn::Gt(hn::LoadU(df, s + j + N), f)))) break;
+  for (; j < n; ++j)
+    if (s[j] > floor) return j;
+  return n;
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace lm::reattention
 HWY_AFTER_NAMESPACE();
@@ -165,13 +177,15 @@ HWY_AFTER_NAMESPACE();
 namespace lm::reattention {
 HWY_EXPORT(RowDotsF16Impl);
 HWY_EXPORT(RowDotsQ8Impl);
+HWY_EXPORT(FirstAboveImpl);
 void RowDotsF16(const float* q, int64_t n_rows, const uint16_t* keys, int64_t stride, int64_t n, int64_t D,
-                float* out) {
-  HWY_DYNAMIC_DISPATCH(RowDotsF16Impl)(q, n_rows, keys, stride, n, D, out);
+                float* out, int64_t out_stride) {
+  HWY_DYNAMIC_DISPATCH(RowDotsF16Impl)(q, n_rows, keys, stride, n, D, out, out_stride);
 }
 void RowDotsQ8(const float* q, int64_t n_rows, const void* keys, int64_t n, int64_t D, float* out,
                const void* next, int64_t n_next) {
   HWY_DYNAMIC_DISPATCH(RowDotsQ8Impl)(q, n_rows, keys, n, D, out, next, n_next);
 }
+int64_t FirstAbove(const float* s, int64_t n, float floor) { return HWY_DYNAMIC_DISPATCH(FirstAboveImpl)(s, n, floor); }
 }  // namespace lm::reattention
 #endif

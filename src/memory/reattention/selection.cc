@@ -1,7 +1,12 @@
 // ReAttention selection policy: top-k, voting with clip, span expansion.
 #include "memory/reattention/selection.h"
 
+#include "memory/reattention/row_dots.h"
+
 #include <algorithm>
+#include <array>
+#include <cmath>
+#include <functional>
 #include <limits>
 
 namespace lm::reattention {
@@ -17,7 +22,7 @@ void PushTopK(float* best_s, int32_t* best_i, int64_t k, const float* scores, in
   float floor = best_i[k - 1] >= 0 ? best_s[k - 1] : -std::numeric_limits<float>::infinity();
   for (int64_t j = 0; j < n; ++j) {
     if (best_i[k - 1] >= 0) {  // full: skip to the next score above the floor (the common case)
-      while (j < n && !(scores[j] > floor)) ++j;
+      j += FirstAbove(scores + j, n - j, floor);  // SIMD: the one-by-one loop was 4% of a decode step
       if (j == n) break;
     }
     const float s = scores[j];
@@ -31,6 +36,36 @@ void PushTopK(float* best_s, int32_t* best_i, int64_t k, const float* scores, in
     best_i[p] = idx0 + static_cast<int32_t>(j);
     floor = best_s[k - 1];
   }
+}
+
+float KthLargest(const float* x, int64_t n, int64_t k, std::vector<float>& scratch) {
+  float lo = x[0], hi = x[0];
+  for (int64_t i = 1; i < n; ++i) {
+    lo = x[i] < lo ? x[i] : lo;
+    hi = x[i] > hi ? x[i] : hi;
+  }
+  constexpr int kBuckets = 256;
+  const float scale = static_cast<float>(kBuckets) / (hi - lo);
+  // Rounded subtraction and multiplication by a positive number keep the order, so buckets are monotone in
+  // the value; an infinite or NaN scale (all equal, or a range beyond float) puts everything in bucket 0.
+  const auto bucket = [&](float v) {
+    const float f = (v - lo) * scale;
+    return f >= 1.0f ? std::min(static_cast<int>(f), kBuckets - 1) : 0;
+  };
+  std::array<int32_t, kBuckets> count{};
+  if (std::isfinite(scale))
+    for (int64_t i = 0; i < n; ++i) ++count[static_cast<size_t>(bucket(x[i]))];
+  else
+    count[0] = static_cast<int32_t>(n);
+  int b = kBuckets - 1;
+  int64_t above = 0;  // values in buckets above b
+  while (above + count[static_cast<size_t>(b)] < k) above += count[static_cast<size_t>(b--)];
+  scratch.clear();
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(scale) || bucket(x[i]) == b) scratch.push_back(x[i]);
+  const auto kth = static_cast<std::ptrdiff_t>(k - above - 1);
+  std::nth_element(scratch.begin(), scratch.begin() + kth, scratch.end(), std::greater<float>());
+  return scratch[static_cast<size_t>(kth)];
 }
 
 void SelectSpans(std::span<const int32_t> anchors, int64_t n_mid, const SelectionParams& p, SelectionScratch& s,
