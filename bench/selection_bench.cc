@@ -1,8 +1,9 @@
 // ReAttention's decode step at the default model's shape (3 KV heads x 3 query rows, head_dim 64, top-4).
-// The top-k sweep alone over n middle keys per KV head, f16 or q8_0 selection keys; and a whole decode step of
+// The top-k sweep alone over n middle keys per KV head, f16 or q8_0 selection keys; a whole decode step of
 // ReAttentionKv (append, selection, attention over the re-positioned scope) after 32K cached tokens, q8_0 keys
-// and values, exact sweep or block selection. Cold: 30 layers in turn, as a decode step reads them (at 28,672
-// keys 330 MB of f16 per step, from DRAM). Time per layer; keys_GB/s = key bytes read.
+// and values, exact sweep or block selection; and a 512-token prefill chunk's sweep. Decode benches are cold:
+// 30 layers in turn, as a decode step reads them (at 28,672 keys 330 MB of f16 per step, from DRAM). Time per
+// layer; keys_GB/s = key bytes read.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -52,6 +53,38 @@ void RunSweep(benchmark::State& state, ops::KvDType t) {
 }
 void BM_ReAttentionSweepF16(benchmark::State& s) { RunSweep(s, ops::KvDType::kF16); }
 void BM_ReAttentionSweepQ8_0(benchmark::State& s) { RunSweep(s, ops::KvDType::kQ8_0); }
+
+// The prefill sweep: a 512-token chunk's rows (3 x 512 per KV head, sgemm against widened key blocks, then each
+// row's running top-k) over n f16 middle keys per KV head, one layer's keys (in L3 at 4096 keys, DRAM beyond).
+void BM_ReAttentionChunkSweep(benchmark::State& state) {
+  const int64_t n = state.range(0), rows = 512 * kRows;
+  std::mt19937 rng(8);
+  std::normal_distribution<float> nd;
+  std::vector<float> q(static_cast<size_t>(kHkv * rows * kD)), k(static_cast<size_t>(n * kD));
+  for (auto& x : q) x = nd(rng);
+  std::vector<std::vector<uint8_t>> keys(static_cast<size_t>(kHkv));
+  for (auto& head : keys) {
+    for (auto& x : k) x = nd(rng);
+    head.resize(static_cast<size_t>(ops::KvBytes(ops::KvDType::kF16, n * kD)));
+    ops::StoreKv(ops::KvDType::kF16, k.data(), head.data(), n * kD);
+  }
+  std::vector<float> best_s(static_cast<size_t>(kHkv * rows * kTopK));
+  std::vector<int32_t> best_i(best_s.size());
+  std::vector<reattention::ScoreJob> jobs(static_cast<size_t>(kHkv));
+  for (int64_t h = 0; h < kHkv; ++h)
+    jobs[static_cast<size_t>(h)] = {.q = q.data() + h * rows * kD, .n_rows = rows,
+                                    .keys = keys[static_cast<size_t>(h)].data(), .n_keys = n,
+                                    .type = ops::KvDType::kF16, .best_s = best_s.data() + h * rows * kTopK,
+                                    .best_i = best_i.data() + h * rows * kTopK};
+  reattention::TopKScorer scorer;
+  for (auto _ : state) {
+    scorer.Run(jobs, kD, kTopK);
+    benchmark::DoNotOptimize(best_i.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * static_cast<double>(kHkv * rows * n * kD) * 1e-9 * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
+}
 
 // One decode step of one layer after kDepth tokens (random keys: block selection still scores its share F of
 // the blocks, and the vote still names up to 36 spans), with the defaults of `--memory reattention` for an 8K
@@ -116,6 +149,7 @@ void BM_ReAttentionDecodeStep(benchmark::State& state) {
 BENCHMARK(BM_ReAttentionDecodeStep)->Arg(0)->Arg(32)->ArgNames({"blocks"})->UseRealTime();
 BENCHMARK(BM_ReAttentionSweepF16)->Arg(4096)->Arg(28672)->UseRealTime();
 BENCHMARK(BM_ReAttentionSweepQ8_0)->Arg(4096)->Arg(28672)->UseRealTime();
+BENCHMARK(BM_ReAttentionChunkSweep)->Arg(4096)->Arg(28672)->UseRealTime();
 
 }  // namespace
 }  // namespace lm
