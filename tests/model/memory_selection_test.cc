@@ -167,6 +167,15 @@ TEST(RowDots, MatchStoredKeysOnEveryTarget) {
         ops::LoadKvRow(ops::KvDType::kQ8_0, k8.data(), w8.data(), n * D);
         std::vector<float> out16(static_cast<size_t>(rows * n)), out8(out16.size());
         RowDotsF16(q.data(), rows, k16.data(), D, n, D, out16.data());
+        // Into a wider output (block selection writes each thread's slice of the blocks into a shared row):
+        // the same scores at the stride, the gaps untouched.
+        const int64_t ld = n + 5;
+        std::vector<float> strided(static_cast<size_t>(rows * ld), -7.0f);
+        RowDotsF16(q.data(), rows, k16.data(), D, n, D, strided.data(), ld);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < ld; ++j)
+            ASSERT_EQ(strided[static_cast<size_t>(r * ld + j)], j < n ? out16[static_cast<size_t>(r * n + j)] : -7.0f)
+                << "D " << D << " rows " << rows << " column " << j;
         RowDotsQ8(q.data(), rows, k8.data(), n, D, out8.data(), k8.data(), n);  // prefetching itself again
         for (int64_t r = 0; r < rows; ++r)
           for (int64_t j = 0; j < n; ++j) {
