@@ -20,71 +20,47 @@ namespace {
 
 constexpr int64_t kHkv = 3, kRows = 3, kD = 64, kTopK = 4, kLayers = 30;
 
-void RunSweep(benchmark::State& state, ops::KvDType t) {
+// The top-k sweep of `rows` query rows per KV head over n middle keys per KV head (state.range(0)), keys of
+// `layers` layers taken in turn. GFLOP/s counts the q . k products.
+void RunSweep(benchmark::State& state, ops::KvDType t, int64_t rows, int64_t layers) {
   const int64_t n = state.range(0);
   std::mt19937 rng(7);
   std::normal_distribution<float> nd;
-  std::vector<float> q(static_cast<size_t>(kHkv * kRows * kD)), k(static_cast<size_t>(n * kD));
+  std::vector<float> q(static_cast<size_t>(kHkv * rows * kD)), k(static_cast<size_t>(n * kD));
   for (auto& x : q) x = nd(rng);
-  std::vector<std::vector<uint8_t>> keys(static_cast<size_t>(kLayers * kHkv));
+  std::vector<std::vector<uint8_t>> keys(static_cast<size_t>(layers * kHkv));
   for (auto& layer_head : keys) {
     for (auto& x : k) x = nd(rng);
     layer_head.resize(static_cast<size_t>(ops::KvBytes(t, n * kD)));
     ops::StoreKv(t, k.data(), layer_head.data(), n * kD);
   }
-  std::vector<float> best_s(static_cast<size_t>(kHkv * kRows * kTopK));
+  std::vector<float> best_s(static_cast<size_t>(kHkv * rows * kTopK));
   std::vector<int32_t> best_i(best_s.size());
   std::vector<reattention::ScoreJob> jobs(static_cast<size_t>(kHkv));
   reattention::TopKScorer scorer;
   int64_t layer = 0;
   for (auto _ : state) {
     for (int64_t h = 0; h < kHkv; ++h)
-      jobs[static_cast<size_t>(h)] = {.q = q.data() + h * kRows * kD, .n_rows = kRows,
+      jobs[static_cast<size_t>(h)] = {.q = q.data() + h * rows * kD, .n_rows = rows,
                                       .keys = keys[static_cast<size_t>(layer * kHkv + h)].data(), .n_keys = n,
-                                      .type = t, .best_s = best_s.data() + h * kRows * kTopK,
-                                      .best_i = best_i.data() + h * kRows * kTopK};
+                                      .type = t, .best_s = best_s.data() + h * rows * kTopK,
+                                      .best_i = best_i.data() + h * rows * kTopK};
     scorer.Run(jobs, kD, kTopK);
     benchmark::DoNotOptimize(best_i.data());
-    layer = (layer + 1) % kLayers;
+    layer = (layer + 1) % layers;
   }
+  const auto iters = static_cast<double>(state.iterations());
   state.counters["keys_GB/s"] = benchmark::Counter(
-      static_cast<double>(kHkv * ops::KvBytes(t, n * kD)) * 1e-9 * static_cast<double>(state.iterations()),
-      benchmark::Counter::kIsRate);
+      static_cast<double>(kHkv * ops::KvBytes(t, n * kD)) * 1e-9 * iters, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(kHkv * rows * n * kD) * 1e-9 * iters,
+                                                 benchmark::Counter::kIsRate);
 }
-void BM_ReAttentionSweepF16(benchmark::State& s) { RunSweep(s, ops::KvDType::kF16); }
-void BM_ReAttentionSweepQ8_0(benchmark::State& s) { RunSweep(s, ops::KvDType::kQ8_0); }
 
-// The prefill sweep: a 512-token chunk's rows (3 x 512 per KV head, sgemm against widened key blocks, then each
-// row's running top-k) over n f16 middle keys per KV head, one layer's keys (in L3 at 4096 keys, DRAM beyond).
-void BM_ReAttentionChunkSweep(benchmark::State& state) {
-  const int64_t n = state.range(0), rows = 512 * kRows;
-  std::mt19937 rng(8);
-  std::normal_distribution<float> nd;
-  std::vector<float> q(static_cast<size_t>(kHkv * rows * kD)), k(static_cast<size_t>(n * kD));
-  for (auto& x : q) x = nd(rng);
-  std::vector<std::vector<uint8_t>> keys(static_cast<size_t>(kHkv));
-  for (auto& head : keys) {
-    for (auto& x : k) x = nd(rng);
-    head.resize(static_cast<size_t>(ops::KvBytes(ops::KvDType::kF16, n * kD)));
-    ops::StoreKv(ops::KvDType::kF16, k.data(), head.data(), n * kD);
-  }
-  std::vector<float> best_s(static_cast<size_t>(kHkv * rows * kTopK));
-  std::vector<int32_t> best_i(best_s.size());
-  std::vector<reattention::ScoreJob> jobs(static_cast<size_t>(kHkv));
-  for (int64_t h = 0; h < kHkv; ++h)
-    jobs[static_cast<size_t>(h)] = {.q = q.data() + h * rows * kD, .n_rows = rows,
-                                    .keys = keys[static_cast<size_t>(h)].data(), .n_keys = n,
-                                    .type = ops::KvDType::kF16, .best_s = best_s.data() + h * rows * kTopK,
-                                    .best_i = best_i.data() + h * rows * kTopK};
-  reattention::TopKScorer scorer;
-  for (auto _ : state) {
-    scorer.Run(jobs, kD, kTopK);
-    benchmark::DoNotOptimize(best_i.data());
-  }
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      2.0 * static_cast<double>(kHkv * rows * n * kD) * 1e-9 * static_cast<double>(state.iterations()),
-      benchmark::Counter::kIsRate);
-}
+void BM_ReAttentionSweepF16(benchmark::State& s) { RunSweep(s, ops::KvDType::kF16, kRows, kLayers); }
+void BM_ReAttentionSweepQ8_0(benchmark::State& s) { RunSweep(s, ops::KvDType::kQ8_0, kRows, kLayers); }
+// The prefill sweep: a 512-token chunk's rows (3 x 512 per KV head: sgemm against widened key blocks, then each
+// row's running top-k), one layer's f16 keys (in L3 at 4096 keys, DRAM beyond).
+void BM_ReAttentionChunkSweep(benchmark::State& s) { RunSweep(s, ops::KvDType::kF16, 512 * kRows, 1); }
 
 // One decode step of one layer after kDepth tokens (random keys: block selection still scores its share F of
 // the blocks, and the vote still names up to 36 spans), with the defaults of `--memory reattention` for an 8K

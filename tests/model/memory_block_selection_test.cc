@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "core/half.h"
@@ -56,7 +57,8 @@ TEST(CandidateRanges, EachRowsTopBlocksUnionedPlusTheTail) {
     SCOPED_TRACE(share);
     CandidateScratch scratch;
     std::vector<KeyRange> ranges;
-    CandidateRanges(q.data(), rows, s, n_mid, share, scratch, &ranges);
+    CandidateRanges(q.data(), rows, std::span<const BlockSummaries>(&s, 1), n_mid, share, scratch,
+                    std::span<std::vector<KeyRange>>(&ranges, 1));
     std::vector<int> covered(static_cast<size_t>(n_mid), 0);
     for (size_t i = 0; i < ranges.size(); ++i) {
       if (i > 0) {

@@ -45,7 +45,7 @@ TEST(TopK, FewerKeysThanKLeavesEmptySlots) {
 // Every k of every kind of input, against a full sort: many distinct values, few repeated ones (ties spanning
 // the bucket boundaries), one value, a single element, clustered values with a far outlier (most in one
 // bucket), and a range beyond float (max - min overflows).
-TEST(KthLargest, MatchesNthElementForEveryK) {
+TEST(KthLargest, MatchesAFullSortForEveryK) {
   std::mt19937 rng(7);
   std::normal_distribution<float> nd;
   std::vector<std::vector<float>> inputs;

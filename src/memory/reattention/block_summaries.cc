@@ -1,11 +1,12 @@
-// BlockSummaries: running per-block key means; per-row top share of blocks by q . mean
-// (scores and a threshold per row, then the union of the kept blocks as ranges).
+// BlockSummaries: running per-block key means; CandidateRanges: per-row top share of blocks by q . mean
+// (scores and a threshold per row across the threads, then the union of the kept blocks as ranges).
 #include "memory/reattention/block_summaries.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "core/half.h"
+#include "core/thread_pool.h"
 #include "memory/reattention/row_dots.h"
 #include "memory/reattention/selection.h"
 
@@ -31,22 +32,12 @@ void BlockSummaries::Clear() {
   means_.clear();
 }
 
-BlockPlan PlanBlocks(const BlockSummaries& s, int64_t n_mid, double share) {
-  BlockPlan p;
-  p.nb = std::max<int64_t>(0, std::min(s.n_blocks(), n_mid / s.block()));
-  if (p.nb > 0)
-    p.keep = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(share * static_cast<double>(p.nb))), 1, p.nb);
-  return p;
-}
+namespace {
 
-void BlockScores(const float* q, int64_t n_rows, const BlockSummaries& s, int64_t b0, int64_t n, float* out,
-                 int64_t out_stride) {
-  const int64_t D = s.head_dim();
-  RowDotsF16(q, n_rows, s.means() + b0 * D, D, n, D, out, out_stride);
-}
-
-void RangesFromScores(const float* scores, const float* thresholds, int64_t n_rows, const BlockPlan& plan,
-                      int64_t block, int64_t n_mid, std::vector<uint8_t>& keep, std::vector<KeyRange>* out) {
+// The ranges of one head from its rows' scores [n_rows, nb] and thresholds: the union of each row's kept
+// blocks, merged where they touch, plus the keys after the last complete block (up to n_mid).
+void RangesFromScores(const float* scores, const float* thresholds, int64_t n_rows, int64_t nb, int64_t block,
+                      int64_t n_mid, std::vector<uint8_t>& keep, std::vector<KeyRange>* out) {
   out->clear();
   const auto append = [out](int64_t begin, int64_t n) {  // merged into the last range where they touch
     if (!out->empty() && out->back().begin + out->back().n == begin)
@@ -54,7 +45,6 @@ void RangesFromScores(const float* scores, const float* thresholds, int64_t n_ro
     else
       out->push_back({begin, n});
   };
-  const int64_t nb = plan.nb;
   keep.assign(static_cast<size_t>(nb), 0);
   for (int64_t r = 0; r < n_rows; ++r) {
     const float* row = scores + r * nb;
@@ -66,19 +56,36 @@ void RangesFromScores(const float* scores, const float* thresholds, int64_t n_ro
   if (nb * block < n_mid) append(nb * block, n_mid - nb * block);
 }
 
-void CandidateRanges(const float* q, int64_t n_rows, const BlockSummaries& s, int64_t n_mid, double share,
-                     CandidateScratch& sc, std::vector<KeyRange>* out) {
-  out->clear();
-  if (n_mid <= 0) return;
-  const BlockPlan plan = PlanBlocks(s, n_mid, share);
-  sc.scores.resize(static_cast<size_t>(n_rows * plan.nb));
-  sc.thresholds.resize(static_cast<size_t>(n_rows));
-  if (plan.nb > 0) {
-    BlockScores(q, n_rows, s, 0, plan.nb, sc.scores.data(), plan.nb);
-    for (int64_t r = 0; r < n_rows; ++r)
-      sc.thresholds[static_cast<size_t>(r)] = KthLargest(sc.scores.data() + r * plan.nb, plan.nb, plan.keep, sc.kth);
+}  // namespace
+
+void CandidateRanges(const float* q, int64_t n_rows, std::span<const BlockSummaries> s, int64_t n_mid,
+                     double share, CandidateScratch& sc, std::span<std::vector<KeyRange>> out) {
+  const auto heads = static_cast<int64_t>(s.size());
+  if (heads == 0) return;
+  const int64_t B = s[0].block(), D = s[0].head_dim();
+  // Every head of a layer holds the same number of complete blocks (they are appended together).
+  const int64_t nb = std::max<int64_t>(0, std::min(s[0].n_blocks(), n_mid / B));
+  if (nb > 0) {
+    const int64_t keep =
+        std::clamp<int64_t>(static_cast<int64_t>(std::ceil(share * static_cast<double>(nb))), 1, nb);
+    sc.scores.resize(static_cast<size_t>(heads * n_rows * nb));
+    sc.thresholds.resize(static_cast<size_t>(heads * n_rows));
+    ThreadPool& pool = GlobalPool();
+    const int64_t n_slices = pool.n_threads();
+    if (sc.kth.size() < static_cast<size_t>(n_slices)) sc.kth.resize(static_cast<size_t>(n_slices));
+    pool.ParallelForDynamic(heads * n_slices, [&](int64_t i, int) {
+      const int64_t h = i / n_slices, b0 = i % n_slices * nb / n_slices, b1 = (i % n_slices + 1) * nb / n_slices;
+      RowDotsF16(q + h * n_rows * D, n_rows, s[static_cast<size_t>(h)].means() + b0 * D, D, b1 - b0, D,
+                 sc.scores.data() + h * n_rows * nb + b0, nb);
+    });
+    pool.ParallelForDynamic(heads * n_rows, [&](int64_t i, int tid) {
+      sc.thresholds[static_cast<size_t>(i)] =
+          KthLargest(sc.scores.data() + i * nb, nb, keep, sc.kth[static_cast<size_t>(tid)]);
+    });
   }
-  RangesFromScores(sc.scores.data(), sc.thresholds.data(), n_rows, plan, s.block(), n_mid, sc.keep, out);
+  for (int64_t h = 0; h < heads; ++h)
+    RangesFromScores(sc.scores.data() + h * n_rows * nb, sc.thresholds.data() + h * n_rows, n_rows, nb, B, n_mid,
+                     sc.keep, &out[static_cast<size_t>(h)]);
 }
 
 }  // namespace lm::reattention

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "memory/reattention/scorer.h"
@@ -34,34 +35,21 @@ class BlockSummaries {
   std::vector<uint16_t> means_;
 };
 
+// Buffers a decode step reuses (it allocates nothing after warm-up).
 struct CandidateScratch {
-  std::vector<float> scores, thresholds, kth;
-  std::vector<uint8_t> keep;
+  std::vector<float> scores;      // [heads, n_rows, blocks] q . mean
+  std::vector<float> thresholds;  // [heads, n_rows] each row's keep threshold
+  std::vector<uint8_t> keep;      // [blocks] one head's kept blocks
+  std::vector<std::vector<float>> kth;  // per thread: KthLargest's
 };
 
-// What a step ranks: the nb complete blocks inside the middle [0, n_mid), of which each row keeps its top
-// `keep` = ceil(share * nb) (at least 1 when nb > 0).
-struct BlockPlan {
-  int64_t nb = 0, keep = 0;
-};
-BlockPlan PlanBlocks(const BlockSummaries& s, int64_t n_mid, double share);
-
-// Rows q [n_rows, D] against blocks [b0, b0 + n): out[r * out_stride + j] = q_r . mean_(b0 + j). A step
-// splits the blocks of each KV head across the threads, then takes each row's threshold, its plan.keep-th
-// largest score (KthLargest): every block scoring at least that is kept, ties included.
-void BlockScores(const float* q, int64_t n_rows, const BlockSummaries& s, int64_t b0, int64_t n, float* out,
-                 int64_t out_stride);
-
-// The ranges from n_rows rows' scores [n_rows, plan.nb] and thresholds: the union of each row's kept blocks,
-// merged where they touch, plus the keys after the last complete block (up to n_mid), which are always scored.
-void RangesFromScores(const float* scores, const float* thresholds, int64_t n_rows, const BlockPlan& plan,
-                      int64_t block, int64_t n_mid, std::vector<uint8_t>& keep, std::vector<KeyRange>* out);
-
-// The key ranges of the middle [0, n_mid) a step with query rows q [n_rows, D] scores exactly: for every row
-// the ceil(share * nb) blocks (of the nb complete blocks inside the middle) whose mean scores highest (ties: all
-// of the tied ones), unioned over the rows and merged into ranges, plus the keys after the last complete block.
-// The functions above in turn, on one thread.
-void CandidateRanges(const float* q, int64_t n_rows, const BlockSummaries& s, int64_t n_mid, double share,
-                     CandidateScratch& scratch, std::vector<KeyRange>* out);
+// The key ranges of the middle [0, n_mid) a step scores exactly, for each of s.size() KV heads: head h's query
+// rows q[h] [n_rows, D] (the heads' rows consecutive) against its summaries s[h]. For every row the
+// ceil(share * nb) blocks (of the nb complete blocks inside the middle) whose mean scores highest (ties: all of
+// the tied ones), unioned over the head's rows and merged into ranges out[h], plus the keys after the last
+// complete block. Runs over GlobalPool(): the scores in one slice of each head's blocks per thread (per head
+// alone the tasks would be 3 on 2 threads), then one task per row for its threshold (KthLargest).
+void CandidateRanges(const float* q, int64_t n_rows, std::span<const BlockSummaries> s, int64_t n_mid,
+                     double share, CandidateScratch& scratch, std::span<std::vector<KeyRange>> out);
 
 }  // namespace lm::reattention

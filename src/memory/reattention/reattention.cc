@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/thread_pool.h"
-
 namespace lm {
 
 ReAttentionKv::ReAttentionKv(const MemoryGeometry& geometry, const ReAttentionParams& params)
@@ -111,35 +109,11 @@ void ReAttentionKv::Select(int layer, const float* q, int64_t c, int64_t n_mid, 
                                      .best_s = best_s_.data() + h * rows * k,
                                      .best_i = best_i_.data() + h * rows * k};
   }
-  if (decode && !blocks_.empty()) {
-    // Block selection: the rows' block scores, each KV head's blocks split into one slice per thread (per KV
-    // head alone the tasks would be 3 on 2 threads), then every row's threshold (one task per row), then each
-    // KV head's candidate ranges.
-    const reattention::BlockSummaries& first = blocks_[static_cast<size_t>(layer * Hkv)];
-    const reattention::BlockPlan plan = reattention::PlanBlocks(first, n_mid, p_.select_share);
-    const int64_t nb = plan.nb;
-    block_scores_.resize(static_cast<size_t>(Hkv * rows * nb));
-    block_thresholds_.resize(static_cast<size_t>(Hkv * rows));
-    ThreadPool& pool = GlobalPool();
-    const int64_t n_slices = pool.n_threads();
-    if (kth_scratch_.size() < static_cast<size_t>(n_slices)) kth_scratch_.resize(static_cast<size_t>(n_slices));
-    if (nb > 0) {
-      pool.ParallelForDynamic(Hkv * n_slices, [&](int64_t i, int) {
-        const int64_t h = i / n_slices, b0 = i % n_slices * nb / n_slices, b1 = (i % n_slices + 1) * nb / n_slices;
-        reattention::BlockScores(q_rows_.data() + h * rows * D, rows, blocks_[static_cast<size_t>(layer * Hkv + h)],
-                                 b0, b1 - b0, block_scores_.data() + h * rows * nb + b0, nb);
-      });
-      pool.ParallelForDynamic(Hkv * rows, [&](int64_t i, int tid) {
-        block_thresholds_[static_cast<size_t>(i)] = reattention::KthLargest(
-            block_scores_.data() + i * nb, nb, plan.keep, kth_scratch_[static_cast<size_t>(tid)]);
-      });
-    }
-    for (int64_t h = 0; h < Hkv; ++h) {
-      auto& ranges = ranges_[static_cast<size_t>(h)];
-      reattention::RangesFromScores(block_scores_.data() + h * rows * nb, block_thresholds_.data() + h * rows, rows,
-                                    plan, first.block(), n_mid, block_keep_, &ranges);
-      jobs_[static_cast<size_t>(h)].ranges = ranges;
-    }
+  if (decode && !blocks_.empty()) {  // block selection: each KV head scores only its candidate ranges
+    reattention::CandidateRanges(q_rows_.data(), rows,
+                                 std::span(blocks_).subspan(static_cast<size_t>(layer * Hkv), static_cast<size_t>(Hkv)),
+                                 n_mid, p_.select_share, candidate_scratch_, ranges_);
+    for (int64_t h = 0; h < Hkv; ++h) jobs_[static_cast<size_t>(h)].ranges = ranges_[static_cast<size_t>(h)];
   }
   scorer_.Run(jobs_, D, k);
   reattention::SelectSpans(best_i_, n_mid, p_.selection, sel_scratch_, &last_selected_[static_cast<size_t>(layer)]);

@@ -103,10 +103,7 @@ class ReAttentionKv final : public Memory {
   std::vector<float> best_s_;    // [Hkv, c*G, k]
   std::vector<int32_t> best_i_;  // [Hkv, c*G, k]
   std::vector<std::vector<reattention::KeyRange>> ranges_;      // per kv head: block selection's candidates
-  std::vector<float> block_scores_;      // [Hkv, c*G, blocks] q . block mean (block selection)
-  std::vector<float> block_thresholds_;  // [Hkv, c*G] each row's keep threshold
-  std::vector<uint8_t> block_keep_;      // [blocks] one KV head's kept blocks
-  std::vector<std::vector<float>> kth_scratch_;  // per thread
+  reattention::CandidateScratch candidate_scratch_;
   std::vector<float> row_;            // one f32 row being rotated
   std::vector<uint8_t> k_sel_, v_sel_;  // [L, Hkv, D] f32 (f32 caches) or f16: gathered scope (prefill path)
   std::vector<float> q_var_;          // [runs, c, H, D] queries rotated per run (decode path)
